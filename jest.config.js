@@ -6,5 +6,4 @@ module.exports = {
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   testTimeout: 120000,
-  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
 };
