@@ -72,7 +72,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sha" ]; then
 fi
 
 # ---- 4. Pulumi CLI ----
-if [ ! -x "$EXOFORM_PULUMI_DIR/bin/pulumi" ]; then
+# A pulumi already on PATH is used when it is at least the pinned version (and has the Node.js
+# language host beside it); otherwise build the pinned one from Go modules.
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
+system_pulumi_ok() {
+  local v
+  command -v pulumi-language-nodejs >/dev/null 2>&1 || return 1
+  v=$(pulumi version 2>/dev/null) || return 1
+  version_ge "${v#v}" "$EXOFORM_PULUMI_VERSION"
+}
+if [ ! -x "$EXOFORM_PULUMI_DIR/bin/pulumi" ] && ! system_pulumi_ok; then
   bash "$here/install-pulumi.sh"
   did+=("pulumi $EXOFORM_PULUMI_VERSION")
   . "$here/env.sh"
