@@ -1,0 +1,20 @@
+/**
+ * The image builder's public API (infra/ and cli/ code against this file only):
+ * validate an ImageConfig, build the kernel, and write the raw disk, its streamOptimized VMDK,
+ * its gzip and manifest.json, all named by the image id. Formats: docs/image-format.md.
+ */
+export {
+  DEFAULT_HTTP_BODY,
+  ImageConfigSchema,
+  loadImageConfigFile,
+  parseImageConfig,
+} from "./config";
+export type { ImageConfig, ImageConfigInput } from "./config";
+export { ImageBuildError, ImageConfigError } from "./errors";
+export type { ConfigProblem } from "./errors";
+export { artifactBaseName, buildImage } from "./build";
+export type { Artifact, BuildImageOptions, BuildResult, Manifest, ManifestArtifact } from "./build";
+export { formatBuildResult, formatBytes } from "./format";
+export { buildKernel, defaultKernelDir } from "./kernel";
+export type { ToolVersions } from "./kernel";
+export { imageIdOf } from "./disk";
