@@ -1,0 +1,167 @@
+/**
+ * Stacks through the Pulumi Automation API (LocalWorkspace on the project directory, which runs
+ * the real `pulumi` CLI). The CLI honours `stackConfigDir: stacks` for config; the Automation
+ * API's own stackSettings() does not (pulumi#10305), so nothing here reads or writes stack
+ * settings through it: config comes from `pulumi config` (Stack.getAllConfig).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  CommandError,
+  EngineEvent,
+  LocalWorkspace,
+  OutputMap,
+  Stack,
+} from "@pulumi/pulumi/automation";
+import {
+  exoformConfigFromPulumi,
+  parseStackConfig,
+  StackConfig,
+  StackConfigError,
+  stackFileFor,
+  targetNotImplemented,
+} from "../infra/config";
+import { CliError, ExitCode } from "./exit-codes";
+
+/** The project: the repository by default; tests point EXOFORM_PROJECT_DIR at a copy. */
+export function projectDir(): string {
+  return process.env.EXOFORM_PROJECT_DIR ?? path.resolve(__dirname, "..", "..");
+}
+
+/** Stack names that have a `stacks/Pulumi.<name>.yaml`. */
+export function stackNames(dir = projectDir()): string[] {
+  const stacksDir = path.join(dir, "stacks");
+  if (!fs.existsSync(stacksDir)) return [];
+  return fs
+    .readdirSync(stacksDir)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .sort();
+}
+
+/** Selects the stack, creating it in the backend on first use; its stack file must exist. */
+export async function openStack(name: string): Promise<Stack> {
+  const dir = projectDir();
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
+    throw new CliError(`"${name}" is not a stack name`, ExitCode.Config);
+  }
+  if (!fs.existsSync(path.join(dir, stackFileFor(name)))) {
+    const known = stackNames(dir);
+    throw new CliError(
+      `no stack file ${stackFileFor(name)} (stacks: ${known.join(", ") || "none"})`,
+      ExitCode.Config,
+    );
+  }
+  return pulumiCall(() =>
+    LocalWorkspace.createOrSelectStack({ stackName: name, workDir: dir }, workspaceOptions(dir)),
+  );
+}
+
+/**
+ * Options of every workspace: the program learns the project directory from
+ * EXOFORM_PROJECT_DIR (infra/state-dir.ts). A file backend's directory is created on first use
+ * (Pulumi refuses a missing one).
+ */
+export function workspaceOptions(dir: string) {
+  const backend = process.env.PULUMI_BACKEND_URL;
+  if (backend?.startsWith("file://")) {
+    fs.mkdirSync(backend.slice("file://".length).replace(/^~(?=\/)/, os.homedir()), {
+      recursive: true,
+    });
+  }
+  return { envVars: { EXOFORM_PROJECT_DIR: dir } };
+}
+
+/** The stack if the backend has it (no creation), else undefined. */
+export async function existingStack(name: string): Promise<Stack | undefined> {
+  const dir = projectDir();
+  const ws = await pulumiCall(() =>
+    LocalWorkspace.create({ workDir: dir, ...workspaceOptions(dir) }),
+  );
+  const stacks = await pulumiCall(() => ws.listStacks());
+  if (!stacks.some((s) => s.name === name)) return undefined;
+  return pulumiCall(() =>
+    LocalWorkspace.selectStack({ stackName: name, workDir: dir }, workspaceOptions(dir)),
+  );
+}
+
+/** The validated configuration; an invalid one or a target not implemented yet is exit code 2. */
+export async function loadStackConfig(stack: Stack): Promise<StackConfig> {
+  const all = await pulumiCall(() => stack.getAllConfig());
+  const flat = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
+  let config: StackConfig;
+  try {
+    config = parseStackConfig(exoformConfigFromPulumi(flat), stackFileFor(stack.name));
+  } catch (e) {
+    if (e instanceof StackConfigError) throw new CliError(e.message, ExitCode.Config);
+    throw e;
+  }
+  const notImplemented = targetNotImplemented(stack.name, config.target);
+  if (notImplemented) throw new CliError(notImplemented, ExitCode.Config);
+  return config;
+}
+
+export async function stackOutputs(stack: Stack): Promise<Record<string, unknown>> {
+  const outputs: OutputMap = await pulumiCall(() => stack.outputs());
+  return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
+}
+
+/**
+ * Runs a Pulumi operation, turning the CLI's failures into CliErrors with exoform's exit code:
+ * Pulumi's own 2 (configuration) and 3 (authentication) pass through, a wrong passphrase is 3,
+ * a stack it cannot find is 2, anything else 1 (deployments classify resource failures as 4
+ * themselves, from the engine events).
+ */
+export async function pulumiCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw cliErrorFromPulumi(e);
+  }
+}
+
+export function cliErrorFromPulumi(e: unknown, errors: readonly string[] = []): CliError {
+  if (e instanceof CliError) return e;
+  if (!(e instanceof CommandError)) {
+    const err = e as Error;
+    if (/pulumi.*(not found|ENOENT)|minimum version/i.test(err.message)) {
+      return new CliError(
+        `cannot run the Pulumi CLI: ${err.message} (run npm run bootstrap)`,
+        ExitCode.Error,
+      );
+    }
+    return new CliError(err.message, ExitCode.Error);
+  }
+  const stderr = (e as unknown as { commandResult?: { stderr?: string; code?: number } })
+    .commandResult;
+  const text =
+    [...errors, ...pulumiErrorLines(stderr?.stderr ?? e.message)].join("\n") || e.message;
+  const code = stderr?.code;
+  if (
+    code === 3 ||
+    /incorrect passphrase|passphrase must be set|PULUMI_ACCESS_TOKEN|not logged in|unauthorized/i.test(
+      text,
+    )
+  ) {
+    return new CliError(authHint(text), ExitCode.Auth);
+  }
+  if (code === 2 || code === 6) return new CliError(text, ExitCode.Config);
+  return new CliError(text, ExitCode.Error);
+}
+
+/** The `error:` lines of Pulumi's stderr, without its decorations. */
+function pulumiErrorLines(stderr: string): string[] {
+  return stderr
+    .split("\n")
+    .filter((l) => l.startsWith("error: "))
+    .map((l) => l.slice("error: ".length).trim())
+    .filter((l) => l !== "update failed");
+}
+
+function authHint(text: string): string {
+  if (!/passphrase/i.test(text)) return text;
+  return `${text}\n(the stack's secrets use a passphrase: set PULUMI_CONFIG_PASSPHRASE, or unset it to use the local-only default for the local stack)`;
+}
+
+export type { EngineEvent };

@@ -1,0 +1,21 @@
+/**
+ * Entry point of the health check inside a network namespace: `ip netns exec <ns> node
+ * in-netns.js` reads a HealthCheckSpec as JSON on stdin, writes phase events as JSON lines on
+ * stderr and the HealthReport as JSON on stdout.
+ */
+import { runHealthCheck, HealthCheckSpec } from "./check";
+
+async function main() {
+  let input = "";
+  for await (const chunk of process.stdin) input += chunk;
+  const spec = JSON.parse(input) as HealthCheckSpec;
+  const report = await runHealthCheck(spec, (event) =>
+    process.stderr.write(JSON.stringify(event) + "\n"),
+  );
+  process.stdout.write(JSON.stringify(report));
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`${e.message}\n`);
+  process.exit(1);
+});

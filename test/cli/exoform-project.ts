@@ -1,0 +1,93 @@
+/**
+ * A throwaway copy of the exoform project for tests that run the built `bin/exoform`: its own
+ * stacks/, file backend, PULUMI_HOME and `.exoform/` working directory, with `dist/` and
+ * `node_modules/` linked from the repository. Nothing the tests do touches the real stacks.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { repoRoot, run, RunResult } from "../helpers/pulumi";
+
+export interface ExoformProject {
+  readonly dir: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Writes stacks/Pulumi.<stack>.yaml. */
+  writeStack(stack: string, yaml: string): void;
+  /** Runs bin/exoform; never throws on a non-zero exit. */
+  exoform(args: string[]): Promise<RunResult>;
+  /** Runs the real pulumi CLI in the project. */
+  pulumi(args: string[]): Promise<RunResult>;
+  cleanup(): void;
+}
+
+/** The salt of the default local passphrase, so `stack init` leaves the stack file alone. */
+const LOCAL_SALT = /^encryptionsalt: .*$/m.exec(
+  fs.readFileSync(path.join(repoRoot, "stacks", "Pulumi.local.yaml"), "utf8"),
+)![0];
+
+export function createExoformProject(name: string): ExoformProject {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `exoform-${name}-`));
+  fs.copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  fs.symlinkSync(path.join(repoRoot, "dist"), path.join(dir, "dist"));
+  fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
+  fs.mkdirSync(path.join(dir, "stacks"));
+  fs.mkdirSync(path.join(dir, ".state"));
+  fs.mkdirSync(path.join(dir, ".pulumi-home"));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    EXOFORM_PROJECT_DIR: dir,
+    PULUMI_BACKEND_URL: `file://${path.join(dir, ".state")}`,
+    PULUMI_HOME: path.join(dir, ".pulumi-home"),
+    PULUMI_CONFIG_PASSPHRASE: "exoform-local-only",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    CI: "1",
+  };
+  delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  return {
+    dir,
+    env,
+    writeStack: (stack, yaml) =>
+      fs.writeFileSync(
+        path.join(dir, "stacks", `Pulumi.${stack}.yaml`),
+        `${yaml.trim()}\n${LOCAL_SALT}\n`,
+      ),
+    exoform: (args) => run(path.join(repoRoot, "bin", "exoform"), args, { cwd: dir, env }),
+    pulumi: (args) => run("pulumi", [...args, "--non-interactive"], { cwd: dir, env }),
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A local stack file: DHCP, the given body, health settings merged in. */
+export function localStackYaml(opts: {
+  body: string;
+  health?: Record<string, number>;
+  extra?: string;
+}): string {
+  const health = Object.entries({ deadlineSeconds: 60, ...opts.health })
+    .map(([k, v]) => `    ${k}: ${v}`)
+    .join("\n");
+  return `config:
+  exoform:target: local
+  exoform:image:
+    hostname: exoform-test
+    network:
+      mode: dhcp
+    http:
+      port: 80
+      body: ${JSON.stringify(opts.body)}
+  exoform:health:
+${health}
+${opts.extra ?? ""}`;
+}
+
+/** The JSON result line of a `--json` run. */
+export function jsonResult(r: RunResult): Record<string, unknown> & { ok: boolean } {
+  const line = r.stdout
+    .trim()
+    .split("\n")
+    .reverse()
+    .find((l) => l.includes('"type":"result"'));
+  if (!line) throw new Error(`no JSON result in stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  return JSON.parse(line);
+}

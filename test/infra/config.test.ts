@@ -1,0 +1,223 @@
+/**
+ * The stack configuration schema, Pulumi's flat config decoding, and the pure helpers of the
+ * local target (addresses, MACs, replacement decisions) and of the CLI (engine events).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import {
+  exoformConfigFromPulumi,
+  parseStackConfig,
+  StackConfigError,
+  targetNotImplemented,
+} from "../../infra/config";
+import { linkAddresses, macFor, QemuVmState, replacementReasons } from "../../infra/local/instance";
+import { encodeProgramEvent } from "../../infra/program-events";
+import { newEngineEventState, translateEngineEvent } from "../../cli/engine-events";
+import { repoRoot } from "../helpers/pulumi";
+
+const FILE = "stacks/Pulumi.t.yaml";
+
+function problems(config: Record<string, unknown>): string[] {
+  try {
+    parseStackConfig(config, FILE);
+  } catch (e) {
+    expect(e).toBeInstanceOf(StackConfigError);
+    expect((e as Error).message.startsWith(`${FILE}: invalid stack configuration:`)).toBe(true);
+    return [...(e as StackConfigError).problems];
+  }
+  throw new Error("expected a StackConfigError");
+}
+
+describe("stack configuration", () => {
+  test("the committed local stack validates as it is", () => {
+    const yaml = fs.readFileSync(path.join(repoRoot, "stacks", "Pulumi.local.yaml"), "utf8");
+    expect(yaml).toMatch(/^encryptionsalt: v1:/m);
+    // Pulumi hands the program text values, objects as JSON: the shape `pulumi config` shows.
+    const flat = {
+      "exoform:target": "local",
+      "exoform:instances": "1",
+      "exoform:image": JSON.stringify({
+        hostname: "exoform-local",
+        network: { mode: "dhcp" },
+        http: { port: 80, body: "Hello from exoform!\n" },
+      }),
+      "exoform:local": JSON.stringify({ accel: "tcg", network: "auto" }),
+      "exoform:health": JSON.stringify({ deadlineSeconds: 60 }),
+      "digitalocean:token": "not ours, ignored",
+    };
+    const config = parseStackConfig(exoformConfigFromPulumi(flat), FILE);
+    expect(config).toMatchObject({
+      target: "local",
+      instances: 1,
+      image: { hostname: "exoform-local", http: { port: 80 } },
+      health: { deadlineSeconds: 60, pingCount: 5, maxPacketLossPercent: 0 },
+      local: { accel: "tcg", network: "auto" },
+    });
+    expect(config.local.memoryMb).toBeUndefined();
+  });
+
+  test("only the target is required; the rest has defaults", () => {
+    const config = parseStackConfig({ target: "local" }, FILE);
+    expect(config.instances).toBe(1);
+    expect(config.image.network).toEqual({ mode: "dhcp" });
+    expect(config.health.deadlineSeconds).toBe(60);
+  });
+
+  test("errors name every field with its exoform: key", () => {
+    expect(
+      problems({
+        instances: 9,
+        image: { http: { port: 0 }, network: { mode: "static", address: "10.0.0.5" } },
+        health: { maxRttMs: -1, deadline: 3 },
+        local: { accel: "hvf" },
+        colour: "blue",
+      }),
+    ).toEqual([
+      expect.stringMatching(/^exoform:target: required setting is missing$/),
+      expect.stringMatching(
+        /^exoform:image\.network\.address: must be an IPv4 address with a prefix length/,
+      ),
+      expect.stringMatching(/^exoform:image\.http\.port: Too small/),
+      expect.stringMatching(/^exoform:instances: Too big/),
+      expect.stringMatching(/^exoform:health\.maxRttMs: Too small/),
+      "exoform:health.deadline: unknown setting",
+      expect.stringMatching(/^exoform:local\.accel: Invalid option/),
+      "exoform:colour: unknown setting",
+    ]);
+  });
+
+  test("digitalocean and proxmox validate but are not implemented yet", () => {
+    expect(parseStackConfig({ target: "proxmox" }, FILE).target).toBe("proxmox");
+    expect(targetNotImplemented("t", "proxmox")).toBe(
+      'stacks/Pulumi.t.yaml: exoform:target: the proxmox target is not implemented yet (only "local" is)',
+    );
+    expect(targetNotImplemented("t", "local")).toBeUndefined();
+  });
+});
+
+describe("local target helpers", () => {
+  test("link addresses: DHCP lease, static with and without gateway", () => {
+    expect(linkAddresses({ mode: "dhcp" })).toEqual({
+      guest: "10.0.2.15",
+      hostCidr: "10.0.2.1/24",
+    });
+    expect(
+      linkAddresses({ mode: "static", address: "192.168.7.20/24", gateway: "192.168.7.254" }),
+    ).toEqual({
+      guest: "192.168.7.20",
+      hostCidr: "192.168.7.254/24",
+    });
+    expect(linkAddresses({ mode: "static", address: "172.16.0.9/16" })).toEqual({
+      guest: "172.16.0.9",
+      hostCidr: "172.16.0.1/16",
+    });
+    expect(linkAddresses({ mode: "static", address: "10.9.0.1/30" })).toEqual({
+      guest: "10.9.0.1",
+      hostCidr: "10.9.0.2/30",
+    });
+  });
+
+  test("MACs are stable, distinct and in QEMU's range", () => {
+    expect(macFor("local-0-1a2b3c4d")).toBe(macFor("local-0-1a2b3c4d"));
+    expect(macFor("local-0-1a2b3c4d")).not.toBe(macFor("local-0-1a2b3c4e"));
+    expect(macFor("x")).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
+  });
+
+  test("a VM is replaced when an input changes or its QEMU is gone", () => {
+    const inputs = {
+      instance: "t-0",
+      stateDir: "/nonexistent",
+      imagePath: "/nonexistent/a.raw",
+      imageId: "a".repeat(64),
+      accel: "tcg" as const,
+      network: "user" as const,
+      guestNetwork: { mode: "dhcp" as const },
+      httpPort: 80,
+    };
+    const state = { ...inputs, pidFile: "/nonexistent/qemu.pid", running: true } as QemuVmState;
+    // No QEMU behind /nonexistent: "running" always joins the reasons here.
+    expect(replacementReasons(state, inputs)).toEqual(["running"]);
+    expect(replacementReasons(state, { ...inputs, imageId: "b".repeat(64) })).toEqual([
+      "imageId",
+      "running",
+    ]);
+  });
+});
+
+describe("engine events → phase events", () => {
+  const step = (op: string, type: string, name: string, outputs: Record<string, unknown> = {}) => ({
+    op,
+    urn: `urn:pulumi:t::exoform::${type}::${name}`,
+    type,
+    provider: "",
+    new: { outputs } as never,
+  });
+  const QEMU = "pulumi-nodejs:dynamic/local:QemuVm";
+  const ev = (e: Partial<EngineEvent>) => ({ sequence: 0, timestamp: 0, ...e }) as EngineEvent;
+
+  test("the program's events, resource steps, failures and errors", () => {
+    const state = newEngineEventState();
+    const carried = { phase: "image", status: "stop" as const, message: "built" };
+    expect(
+      translateEngineEvent(
+        ev({
+          diagnosticEvent: {
+            message: encodeProgramEvent(carried) + "\n",
+            color: "never",
+            severity: "info",
+            ephemeral: true,
+          },
+        }),
+        state,
+      ),
+    ).toEqual([carried]);
+    expect(
+      translateEngineEvent(
+        ev({ resourcePreEvent: { metadata: step("create", QEMU, "vm-0-qemu") as never } }),
+        state,
+      ),
+    ).toEqual([{ phase: "instance", status: "start", message: "starting QEMU for vm-0-qemu" }]);
+    const done = translateEngineEvent(
+      ev({
+        resOutputsEvent: {
+          metadata: step("create", QEMU, "vm-0-qemu", { pid: 7, netns: "exoform-t-0-1" }) as never,
+        },
+      }),
+      state,
+    );
+    expect(done[0].message).toBe("vm-0-qemu running (pid 7, netns exoform-t-0-1)");
+    expect(state.created).toEqual([`urn:pulumi:t::exoform::${QEMU}::vm-0-qemu`]);
+    translateEngineEvent(
+      ev({ resOutputsEvent: { metadata: step("create-replacement", QEMU, "vm-1-qemu") as never } }),
+      state,
+    );
+    expect(state.created).toHaveLength(1); // a replacement's URN also names the old instance
+    translateEngineEvent(
+      ev({
+        resOpFailedEvent: {
+          metadata: step(
+            "create",
+            "pulumi-nodejs:dynamic/health:HealthCheck",
+            "vm-0-health",
+          ) as never,
+          status: 1,
+          steps: 1,
+        },
+      }),
+      state,
+    );
+    expect(state.resourceFailed).toBe(true);
+    translateEngineEvent(
+      ev({
+        diagnosticEvent: {
+          message: "error: health check failed for t-0:\n  http: x\n",
+          color: "never",
+          severity: "error",
+        },
+      }),
+      state,
+    );
+    expect(state.errors).toEqual(["health check failed for t-0:\n  http: x"]);
+  });
+});
