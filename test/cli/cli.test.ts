@@ -127,6 +127,31 @@ describe("exoform CLI (built binary)", () => {
     expect(r.stderr).toContain("no stack file");
   });
 
+  test("build --config with an invalid file: exit 2 naming the file and the field", async () => {
+    const file = path.join(project.dir, "bad-image.json");
+    fs.writeFileSync(file, JSON.stringify({ http: { port: 0 } }));
+    const r = await project.exoform(["build", "--config", file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}: invalid image configuration: http.port:`);
+  });
+
+  test("build --config --out: the artefacts named by the image id, listed in --json", async () => {
+    const file = path.join(project.dir, "image.json");
+    fs.writeFileSync(file, JSON.stringify({ http: { body: "built by the CLI test\n" } }));
+    const out = path.join(project.dir, "artefacts");
+    const r = await project.exoform(["build", "--config", file, "--out", out, "--json"]);
+    expect(r.code).toBe(0);
+    const result = jsonResult(r) as unknown as { imageId: string; raw: { path: string } };
+    expect(result.imageId).toMatch(/^[0-9a-f]{64}$/);
+    expect(path.dirname(result.raw.path)).toBe(out);
+    expect(fs.readdirSync(out).sort()).toEqual(
+      [
+        "manifest.json",
+        ...[".raw", ".raw.gz", ".vmdk"].map((e) => `exoform-${result.imageId.slice(0, 12)}${e}`),
+      ].sort(),
+    );
+  });
+
   test("status lists every stack file", async () => {
     const r = await project.exoform(["status", "--json"]);
     expect(r.code).toBe(0);
