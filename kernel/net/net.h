@@ -22,6 +22,10 @@ uint32_t plat_random(void);                      /* unpredictable 32 bits (ISNs,
 void plat_tx(const void *frame, uint16_t len);   /* send one Ethernet frame (no FCS) */
 void plat_log(const char *line);                 /* one console line, without '\n' */
 
+/* printf for console lines: %s string, %u unsigned, %x byte as 2 hex digits, %I IPv4 address
+ * (uint32_t, network order), %M MAC (const uint8_t *). Long lines are cut at 159 chars. */
+void net_logf(const char *fmt, ...);
+
 /* ---- Configuration ---- */
 struct net_config {
     uint8_t mac[6];
@@ -39,8 +43,16 @@ struct net_stats {
     uint32_t drop_eth, drop_arp, drop_ip_hdr, drop_ip_csum, drop_ip_frag, drop_ip_notme;
     uint32_t drop_icmp, drop_udp, drop_tcp, drop_tcp_full, drop_dhcp, drop_noroute;
     uint32_t icmp_echo_replied, tcp_conns, http_requests, http_errors;
+    uint32_t drop_ip_proto;  /* IPv4 protocol we do not speak */
+    uint32_t drop_tx;        /* frame not sent: the NIC's transmit ring stayed full */
 };
 extern struct net_stats net_stats;
+
+/* Prefix length (0..32) → netmask, network order. */
+static inline uint32_t net_prefix_mask(uint8_t prefix)
+{
+    return prefix ? __builtin_bswap32(~0u << (32 - prefix)) : 0;
+}
 
 /* ---- Stack entry points (called by the platform) ---- */
 void net_init(const struct net_config *cfg);

@@ -1,0 +1,202 @@
+/**
+ * QEMU for exoform images: build the command line, start QEMU as a background process (pidfile,
+ * QMP socket and serial log in files the caller names), wait for a serial marker, stop it.
+ *
+ * QEMU daemonizes itself, so a VM outlives the Node process that started it (the local Pulumi
+ * stack needs that); everything needed to find and stop it again is in the files. Used by the
+ * local stack (instance.ts), the kernel tests and the kernel benchmark.
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import { promisify } from "node:util";
+import { netnsCommand, TAP_DEVICE } from "./netns";
+
+const execFileAsync = promisify(execFile);
+
+/** The guest NIC on a tap device (inside `netns` when given) of the host. */
+export interface TapNet {
+  readonly kind: "tap";
+  /** The guest's MAC, `52:54:00:xx:xx:xx`. */
+  readonly mac: string;
+  /** Tap device to attach to; default {@link TAP_DEVICE}. */
+  readonly ifname?: string;
+}
+
+/** The guest NIC on QEMU user-mode networking, with one TCP port forwarded from 127.0.0.1. */
+export interface UserNet {
+  readonly kind: "user";
+  readonly mac: string;
+  readonly hostPort: number;
+  readonly guestPort: number;
+}
+
+export interface QemuOptions {
+  /** Raw disk image (boot software at LBA 0). QEMU writes nothing to it. */
+  readonly disk: string;
+  /** Files QEMU creates: its pid, its QMP socket, everything the guest writes to COM1. */
+  readonly pidFile: string;
+  readonly qmpSocket: string;
+  readonly serialLog: string;
+  /** Default "tcg": this host's KVM is a broken nested one. */
+  readonly accel?: "tcg" | "kvm";
+  /** Guest RAM in MiB; default 4, what the kernel is made for. */
+  readonly memoryMb?: number;
+  /** Run QEMU inside this network namespace (made by netns.ts). */
+  readonly netns?: string;
+  readonly net: TapNet | UserNet;
+  /** Offer only the virtio 1.0 (modern) interface, as a PCIe device would. */
+  readonly modernVirtioOnly?: boolean;
+  /** SMBIOS type 1 serial number: the kernel reads `exo:` network settings from it. */
+  readonly smbiosSerial?: string;
+}
+
+/** QEMU's option syntax: a literal comma inside a value is written twice. */
+function optionValue(value: string): string {
+  return value.replace(/,/g, ",,");
+}
+
+/** The full command (program first), including `ip netns exec` when `netns` is set. Pure. */
+export function qemuCommand(o: QemuOptions): string[] {
+  const nic = o.net;
+  const netdev =
+    nic.kind === "tap"
+      ? `tap,id=n0,ifname=${nic.ifname ?? TAP_DEVICE},script=no,downscript=no`
+      : `user,id=n0,hostfwd=tcp:127.0.0.1:${nic.hostPort}-:${nic.guestPort}`;
+  // romfile= drops iPXE's option ROM: the kernel has its own driver, and SeaBIOS boots faster.
+  const device = [`virtio-net-pci,netdev=n0,mac=${nic.mac},romfile=`];
+  if (o.modernVirtioOnly) device.push("disable-legacy=on,disable-modern=off");
+  const argv = [
+    "qemu-system-x86_64",
+    ...["-accel", o.accel ?? "tcg", "-m", `${o.memoryMb ?? 4}M`],
+    ...["-nodefaults", "-display", "none", "-no-reboot", "-daemonize"],
+    ...["-pidfile", o.pidFile, "-qmp", `unix:${optionValue(o.qmpSocket)},server=on,wait=off`],
+    ...["-serial", `file:${optionValue(o.serialLog)}`],
+    ...["-drive", `file=${optionValue(o.disk)},format=raw,if=virtio,readonly=on`],
+    ...["-netdev", netdev, "-device", device.join(",")],
+  ];
+  if (o.smbiosSerial !== undefined)
+    argv.push("-smbios", `type=1,serial=${optionValue(o.smbiosSerial)}`);
+  return o.netns ? netnsCommand(o.netns, argv) : argv;
+}
+
+/** Starts QEMU in the background; resolves once it runs (pidfile written) with its pid. */
+export async function launchQemu(o: QemuOptions): Promise<{ pid: number }> {
+  fs.rmSync(o.pidFile, { force: true });
+  fs.rmSync(o.serialLog, { force: true });
+  const [file, ...args] = qemuCommand(o);
+  try {
+    await execFileAsync(file, args, { timeout: 30_000 });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`QEMU did not start: ${(err.stderr || err.message).trim()}`);
+  }
+  const pid = runningPid(o.pidFile);
+  if (pid === undefined) throw new Error(`QEMU started but is not running (pidfile ${o.pidFile})`);
+  return { pid };
+}
+
+/** The pid in `pidFile` if that process is alive and is the QEMU that wrote it. */
+function runningPid(pidFile: string): number | undefined {
+  let pid: number;
+  let cmdline: string;
+  try {
+    pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+    cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // A recycled pid belongs to some other process: QEMU's own command line names the pidfile.
+  return cmdline.split("\0").includes(pidFile) ? pid : undefined;
+}
+
+export function isQemuRunning(pidFile: string): boolean {
+  return runningPid(pidFile) !== undefined;
+}
+
+/** Asks QEMU to quit over QMP; resolves false if the socket does not answer within `ms`. */
+function qmpQuit(socket: string, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const conn = net.createConnection(socket);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      conn.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), ms);
+    conn.on("error", () => done(false));
+    conn.on("connect", () => conn.write('{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n'));
+    conn.on("close", () => done(true));
+  });
+}
+
+async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return check();
+}
+
+/** Stops the QEMU of `pidFile` (QMP quit, then SIGKILL) and removes its files; safe to repeat. */
+export async function stopQemu(files: { pidFile: string; qmpSocket: string }): Promise<void> {
+  const pid = runningPid(files.pidFile);
+  if (pid !== undefined) {
+    const stopped = () => runningPid(files.pidFile) === undefined;
+    if (!((await qmpQuit(files.qmpSocket, 1000)) && (await waitUntil(stopped, 2000)))) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      await waitUntil(stopped, 2000);
+    }
+  }
+  fs.rmSync(files.pidFile, { force: true });
+  fs.rmSync(files.qmpSocket, { force: true });
+}
+
+/**
+ * Waits until a line of the serial log matches `marker` and returns that line. Fails after
+ * `timeoutMs`, or as soon as the QEMU of `pidFile` (when given) has exited.
+ */
+export async function waitForSerial(
+  serialLog: string,
+  marker: string | RegExp,
+  timeoutMs: number,
+  pidFile?: string,
+): Promise<string> {
+  const matches = (line: string) =>
+    typeof marker === "string" ? line.includes(marker) : marker.test(line);
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const line = readSerial(serialLog).find(matches);
+    if (line !== undefined) return line;
+    if (pidFile && !isQemuRunning(pidFile))
+      throw new Error(
+        `QEMU exited before serial marker ${marker}; serial log:\n${readSerial(serialLog).join("\n")}`,
+      );
+    if (Date.now() > end)
+      throw new Error(
+        `no serial marker ${marker} after ${timeoutMs} ms; serial log:\n${readSerial(serialLog).join("\n")}`,
+      );
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const TERMINAL_ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]|\x1bc/g; // what a BIOS console sends a terminal
+
+/** The serial log as lines, without CRs and terminal escapes; [] before it exists. */
+export function readSerial(serialLog: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(serialLog, "latin1");
+  } catch {
+    return [];
+  }
+  return text
+    .replace(TERMINAL_ESCAPES, "")
+    .split(/\r?\n/)
+    .map((l) => l.replace(/\r/g, ""));
+}

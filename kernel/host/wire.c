@@ -1,0 +1,151 @@
+/* wire.c — frames for the tests and the fuzzer (see wire.h). */
+#include <string.h>
+#include "wire.h"
+#include "proto/ip.h"
+#include "proto/tcp.h"
+
+const uint8_t wire_us_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+const uint8_t wire_peer_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+
+/* RFC 1071, as an oracle of our own rather than the stack's inet_checksum. */
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum)
+{
+    for (; n > 1; p += 2, n -= 2) sum += (uint32_t)(p[0] << 8 | p[1]);
+    if (n) sum += (uint32_t)p[0] << 8;
+    return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static uint16_t tcp_csum(const uint8_t *ip, const uint8_t *seg, uint16_t len)
+{
+    uint32_t sum = sum16(ip + 12, 8, 0) + IP_PROTO_TCP + len;
+    return fold(sum16(seg, len, sum));
+}
+
+void wire_init(uint32_t seed, int use_dhcp)
+{
+    struct net_config cfg = {
+        .use_dhcp = use_dhcp, .prefix = 24, .http_port = WIRE_PORT, .hostname = "exoform",
+    };
+    uint32_t ip = WIRE_US_IP;
+
+    uint8_t arp[14 + 28] = {0};
+
+    memcpy(cfg.mac, wire_us_mac, 6);
+    memcpy(&cfg.ip, &ip, 4);
+    host_reset(seed, 1000);
+    memset(&net_stats, 0, sizeof net_stats);
+    net_init(&cfg);                 /* then as kernel main: TCP on the port */
+    tcp_init(WIRE_PORT);
+    /* The peer asks for us, so ARP knows it before the first reply (as a real client does). */
+    memset(arp, 0xff, 6);
+    memcpy(arp + 6, wire_peer_mac, 6);
+    wr16(arp + 12, 0x0806);
+    wr16(arp + 14, 1);              /* Ethernet */
+    wr16(arp + 16, 0x0800);         /* IPv4 */
+    arp[18] = 6, arp[19] = 4;
+    wr16(arp + 20, 1);              /* request */
+    memcpy(arp + 22, wire_peer_mac, 6);
+    memcpy(arp + 28, &(uint32_t){WIRE_PEER_IP}, 4);
+    memcpy(arp + 38, &ip, 4);
+    if (!use_dhcp) net_input(arp, sizeof arp);
+    host_tx_clear();
+    memset(&net_stats, 0, sizeof net_stats);
+}
+
+void wire_send(const struct wire_seg *s)
+{
+    uint8_t f[14 + 20 + 60 + 1460];
+    uint8_t *ip = f + 14, *t = ip + 20;
+    uint16_t tl = (uint16_t)(20 + s->optlen + s->len);
+
+    memcpy(f, wire_us_mac, 6);
+    memcpy(f + 6, wire_peer_mac, 6);
+    f[12] = 0x08, f[13] = 0x00;
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    wr16(ip + 2, (uint16_t)(20 + tl));
+    ip[6] = 0x40;                   /* DF */
+    ip[8] = 64;
+    ip[9] = IP_PROTO_TCP;
+    memcpy(ip + 12, &s->src, 4);
+    memcpy(ip + 16, &s->dst, 4);
+    wr16(ip + 10, fold(sum16(ip, 20, 0)));
+    memset(t, 0, 20);
+    wr16(t, s->sport);
+    wr16(t + 2, s->dport);
+    wr32(t + 4, s->seq);
+    wr32(t + 8, s->ack);
+    t[12] = (uint8_t)((5 + s->optlen / 4) << 4);
+    t[13] = s->flags;
+    wr16(t + 14, s->wnd);
+    memcpy(t + 20, s->opt, s->optlen);
+    memcpy(t + 20 + s->optlen, s->data, s->len);
+    wr16(t + 16, (uint16_t)(tcp_csum(ip, t, tl) ^ (s->bad_csum ? 0x5555 : 0)));
+    net_input(f, (uint16_t)(14 + 20 + tl));
+}
+
+int wire_parse(const uint8_t *f, uint16_t len, struct wire_seg *s)
+{
+    const uint8_t *ip = f + 14, *t = ip + 20;
+    uint16_t il, hl;
+
+    if (len >= 14 + 28 && rd16(f + 12) == 0x0806) return 0;
+    if (len < 14 + 20 || rd16(f + 12) != 0x0800 || ip[0] != 0x45 || fold(sum16(ip, 20, 0)) != 0)
+        return -1;
+    il = rd16(ip + 2);
+    if (il < 20 || 14 + il > len) return -1;
+    if (ip[9] != IP_PROTO_TCP) return 0;
+    if (il < 40) return -1;
+    hl = (uint16_t)((t[12] >> 4) * 4);
+    if (hl < 20 || hl > il - 20 || tcp_csum(ip, t, (uint16_t)(il - 20)) != 0) return -1;
+    memcpy(&s->src, ip + 12, 4);
+    memcpy(&s->dst, ip + 16, 4);
+    s->sport = rd16(t);
+    s->dport = rd16(t + 2);
+    s->seq = rd32(t + 4);
+    s->ack = rd32(t + 8);
+    s->flags = t[13];
+    s->wnd = rd16(t + 14);
+    s->optlen = (uint8_t)(hl - 20);
+    memcpy(s->opt, t + 20, s->optlen);
+    s->len = (uint16_t)(il - 20 - hl);
+    memcpy(s->data, t + hl, s->len);
+    return 1;
+}
+
+int wire_recv(struct wire_seg *s)
+{
+    const struct host_frame *fr;
+    int got;
+
+    while ((fr = host_tx_next()))
+        if ((got = wire_parse(fr->data, fr->len, s)) != 0) return got;
+    return 0;
+}
+
+void wire_fix_checksums(uint8_t *f, uint16_t len)
+{
+    uint8_t *ip = f + 14;
+    uint16_t ihl, il;
+
+    if (len < 14 + 20 || rd16(f + 12) != 0x0800 || (ip[0] >> 4) != 4) return;
+    ihl = (uint16_t)((ip[0] & 15) * 4);
+    il = rd16(ip + 2);
+    if (ihl < 20 || il < ihl || 14 + il > len) return;
+    wr16(ip + 10, 0);
+    wr16(ip + 10, fold(sum16(ip, ihl, 0)));
+    {
+        uint8_t *t = ip + ihl;
+        uint16_t n = (uint16_t)(il - ihl), at = ip[9] == IP_PROTO_TCP ? 16 : ip[9] == 17 ? 6 : 2;
+        uint32_t pseudo = ip[9] == 1 ? 0 : sum16(ip + 12, 8, 0) + ip[9] + n;
+        if ((ip[9] != IP_PROTO_TCP && ip[9] != 17 && ip[9] != 1) || n < at + 2) return;
+        wr16(t + at, 0);
+        wr16(t + at, fold(sum16(t, n, pseudo)));
+    }
+}

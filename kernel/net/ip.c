@@ -1,0 +1,93 @@
+/* ip.c — IPv4 input (checks, then dispatch to ICMP/UDP/TCP) and output (routing, ARP). */
+#include <string.h>
+#include "proto/bytes.h"
+#include "proto/eth.h"
+#include "proto/ip.h"
+#include "stack.h"
+
+/* TCP (kernel part 2) may be absent from a build; the weak reference is then 0. */
+#pragma weak tcp_input
+
+static uint16_t ip_id;
+
+void ip_input(const uint8_t *pkt, uint16_t len)
+{
+    const struct ip_hdr *ip = (const void *)pkt;
+    uint16_t hlen, total;
+    uint32_t src, dst;
+    if (len < IP_HLEN || (ip->ver_ihl >> 4) != 4 || (hlen = (uint16_t)((ip->ver_ihl & 15) * 4)) < IP_HLEN ||
+        (total = rd16(ip->len)) < hlen || total > len) {
+        net_stats.drop_ip_hdr++;
+        return;
+    }
+    if (inet_checksum(pkt, hlen, 0)) {
+        net_stats.drop_ip_csum++;
+        return;
+    }
+    if (rd16(ip->frag) & IP_FRAG_MF_OFFSET) {
+        net_stats.drop_ip_frag++;  /* no reassembly: nothing we serve needs fragments */
+        return;
+    }
+    memcpy(&src, ip->src, 4);
+    memcpy(&dst, ip->dst, 4);
+    int to_us = net_if.ip && dst == net_if.ip;
+    /* Broadcasts are for DHCP; while unconfigured, DHCP replies may be unicast to the offered
+     * address, so any UDP passes. */
+    if (!to_us && dst != IP_BROADCAST && dst != (net_if.ip | ~net_if.mask) &&
+        (net_if.ip || ip->proto != IP_PROTO_UDP)) {
+        net_stats.drop_ip_notme++;
+        return;
+    }
+    const uint8_t *payload = pkt + hlen;
+    uint16_t plen = (uint16_t)(total - hlen);
+    switch (ip->proto) {
+    case IP_PROTO_ICMP:
+        if (to_us)
+            icmp_input(src, payload, plen);
+        else
+            net_stats.drop_icmp++;  /* no echo replies to broadcasts */
+        break;
+    case IP_PROTO_UDP:
+        udp_input(src, dst, payload, plen);
+        break;
+    case IP_PROTO_TCP:
+        if (to_us && tcp_input)
+            tcp_input(src, dst, payload, plen);
+        else
+            net_stats.drop_tcp++;
+        break;
+    default:
+        net_stats.drop_ip_proto++;
+    }
+}
+
+int ip_output(uint32_t dst, uint8_t proto, const uint8_t *payload, uint16_t len)
+{
+    static uint8_t frame[ETH_FRAME_MAX];
+    struct ip_hdr *ip = (void *)(frame + ETH_HLEN);
+    const uint8_t *mac = eth_broadcast;
+    if (len > ETH_MTU - IP_HLEN) {
+        net_stats.drop_ip_hdr++;
+        return -1;
+    }
+    if (dst != IP_BROADCAST && dst != (net_if.ip | ~net_if.mask)) {
+        uint32_t hop = (dst ^ net_if.ip) & net_if.mask ? net_if.gw : dst;
+        if (!hop || !(mac = arp_lookup(hop))) {
+            net_stats.drop_noroute++;
+            return -1;
+        }
+    }
+    /* frame is static and its other fields (tos, flags) stay zero. */
+    ip->ver_ihl = IP_VER_IHL;
+    wr16(ip->len, (uint16_t)(IP_HLEN + len));
+    wr16(ip->id, ++ip_id);
+    ip->ttl = IP_TTL;
+    ip->proto = proto;
+    memcpy(ip->src, &net_if.ip, 4);
+    memcpy(ip->dst, &dst, 4);
+    wr16(ip->csum, 0);
+    wr16(ip->csum, inet_checksum(ip, IP_HLEN, 0));
+    memcpy(frame + ETH_HLEN + IP_HLEN, payload, len);
+    eth_output(frame, mac, ETH_TYPE_IP, (uint16_t)(IP_HLEN + len));
+    return 0;
+}

@@ -1,0 +1,43 @@
+/* stack.h — declarations shared by the part-1 layers of the stack (eth, arp, ip, icmp, udp,
+ * dhcp). The seams with the platform and with TCP are in net.h. */
+#ifndef EXO_NET_STACK_H
+#define EXO_NET_STACK_H
+
+#include <stdint.h>
+#include "net.h"
+
+/* The one interface. Addresses in network order; ip = 0 while unconfigured. */
+struct net_iface {
+    uint8_t mac[6];
+    uint32_t ip, mask, gw;
+};
+extern struct net_iface net_if;
+
+extern const uint8_t eth_broadcast[6];
+
+/* Set (or, with ip = 0, clear) our address; logs the "exo: ip" line and announces it by ARP. */
+void net_set_address(uint32_t ip, uint8_t prefix, uint32_t gw, const char *via);
+
+/* Send `len` bytes at frame + ETH_HLEN to dst after filling in the Ethernet header. */
+void eth_output(uint8_t *frame, const uint8_t *dst, uint16_t type, uint16_t len);
+
+void arp_input(const uint8_t *pkt, uint16_t len);
+const uint8_t *arp_lookup(uint32_t ip);      /* NULL: unknown (a request is sent) */
+void arp_request(uint32_t ip);
+void arp_announce(void);                     /* gratuitous ARP, then ask for the gateway */
+
+void ip_input(const uint8_t *pkt, uint16_t len);
+void icmp_input(uint32_t src, const uint8_t *msg, uint16_t len);
+int udp_output(uint32_t dst, uint16_t sport, uint16_t dport, const uint8_t *data, uint16_t len);
+
+void dhcp_start(const char *hostname);
+void dhcp_input(const uint8_t *msg, uint16_t len);
+void dhcp_poll(uint32_t now);
+
+/* True once `now` has reached `deadline` (wrap-safe for spans under 24 days). */
+static inline int time_reached(uint32_t now, uint32_t deadline)
+{
+    return (int32_t)(now - deadline) >= 0;
+}
+
+#endif
