@@ -6,9 +6,10 @@
 #include <stdint.h>
 
 /* time.c: calibrates the TSC against the PIT (then plat_now_ms and plat_random work) and
- * starts a 1 kHz tick; time_idle waits for the next tick (at most 1 ms). */
+ * starts a 1 kHz tick. time_idle(frames received this poll): within a few ms of the last
+ * frame it only pauses (keeps polling); otherwise it waits for the next tick (at most 1 ms). */
 void time_init(void);
-void time_idle(void);
+void time_idle(int frames);
 
 /* drivers/pci.c: configuration mechanism #1. bdf = bus << 8 | device << 3 | function. */
 uint32_t pci_read(uint32_t bdf, uint8_t off);

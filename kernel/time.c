@@ -1,6 +1,8 @@
 /* time.c — milliseconds from the TSC, calibrated once against PIT channel 2; plat_random; and
- * the idle wait: a 1 kHz tick from PIT channel 0 ends a hlt, so an idle guest does not spin a
- * host CPU. Works under TCG, where the TSC follows host time just as the emulated PIT does. */
+ * the idle wait: for SPIN_MS after the last received frame the loop keeps polling (pause), so
+ * a request on a kept-alive connection is answered at once; after that a 1 kHz tick from PIT
+ * channel 0 ends a hlt, so an idle guest does not spin a host CPU. Works under TCG, where the
+ * TSC follows host time just as the emulated PIT does. */
 #include "arch.h"
 #include "kernel.h"
 #include "net/net.h"
@@ -14,10 +16,12 @@
 #define PIT_CH0_DATA 0x40
 #define PIT_CH0_RATE 0x34      /* channel 0, low then high byte, mode 2 (periodic) */
 #define PIT_TICK_HZ 1000
+#define SPIN_MS 4              /* keep polling this long after the last frame */
 
 static uint64_t tsc_per_ms = 1000000;  /* used only if the PIT never answers */
 static uint64_t rng_state;
 static int ticking;                   /* the PIT answered: the timer tick will end a hlt */
+static uint64_t last_frame;           /* TSC when the last frame came */
 
 /* 8259 PICs: IRQ 0–15 → vectors 0x20–0x2F (boot/entry.asm's gates), all masked but the timer. */
 static const uint8_t pic_setup[][2] = {
@@ -49,11 +53,16 @@ void time_init(void)
         outb(pic_setup[i][0], pic_setup[i][1]);
 }
 
-void time_idle(void)
+void time_idle(int frames)
 {
-    /* sti's one-instruction delay makes "sti; hlt" atomic: a tick cannot slip in between and
-     * leave hlt waiting. Interrupts are on only while halted, so no C code is ever interrupted. */
-    if (ticking)
+    uint64_t now = rdtsc();
+    if (frames)
+        last_frame = now;
+    else if (now - last_frame < SPIN_MS * tsc_per_ms)
+        cpu_relax();  /* traffic was just here: the next frame is likely near */
+    else if (ticking)
+        /* sti's one-instruction delay makes "sti; hlt" atomic: a tick cannot slip in between and
+         * leave hlt waiting. Interrupts are on only while halted, so no C code is interrupted. */
         __asm__ volatile("sti; hlt; cli" ::: "memory");
 }
 
