@@ -53,11 +53,11 @@ void kmain(void)
              nic_id == VIRTIO_NET_MODERN ? "modern" : "legacy", cfg.net.mac);
     report("smbios", config_apply_smbios(&cfg, smbios_serial()));  /* SMBIOS beats the image */
     net_logf("exo: config %s", cfg.net_source);
-    net_init(&cfg.net);                                         /* static address, or DHCP */
     if (tcp_init && http_init) {                                /* part 2: the HTTP server */
         tcp_init(cfg.net.http_port);
         http_init(cfg.body, cfg.body_len, build_hex);
     }
+    net_init(&cfg.net);                                         /* static address, or DHCP */
     for (;;) {
         int frames = virtio_net_poll();                         /* frames → net_input */
         net_poll();                                             /* DHCP, ARP, TCP timers */

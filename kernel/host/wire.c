@@ -40,8 +40,8 @@ void wire_init(uint32_t seed, int use_dhcp)
     memcpy(&cfg.ip, &ip, 4);
     host_reset(seed, 1000);
     memset(&net_stats, 0, sizeof net_stats);
-    net_init(&cfg);                 /* then as kernel main: TCP on the port */
-    tcp_init(WIRE_PORT);
+    tcp_init(WIRE_PORT);            /* as kernel main: TCP on the port, then the address */
+    net_init(&cfg);
     /* The peer asks for us, so ARP knows it before the first reply (as a real client does). */
     memset(arp, 0xff, 6);
     memcpy(arp + 6, wire_peer_mac, 6);

@@ -24,8 +24,8 @@ struct wire_seg {
     uint8_t data[1460];
 };
 
-/* net_init with the static configuration the tests assume (10.0.0.5/24, port 80), or with
- * DHCP (then the peer is not known to ARP either), then tcp_init as kernel main does. */
+/* tcp_init, then net_init with the static configuration the tests assume (10.0.0.5/24, port
+ * 80), or with DHCP (then the peer is not known to ARP either), as kernel main does. */
 void wire_init(uint32_t seed, int use_dhcp);
 /* Wrap s in Ethernet and IPv4 (valid checksums) and hand it to net_input. */
 void wire_send(const struct wire_seg *s);

@@ -7,6 +7,7 @@ struct net_iface net_if;
 
 /* TCP/HTTP (kernel part 2) may be absent from a build; weak references are then 0. */
 #pragma weak tcp_poll
+#pragma weak tcp_announce
 
 void net_init(const struct net_config *cfg)
 {
@@ -28,6 +29,8 @@ void net_set_address(uint32_t ip, uint8_t prefix, uint32_t gw, const char *via)
         net_logf("exo: ip %I/%u gw %I via %s", ip, prefix, gw, via);
     else
         net_logf("exo: ip %I/%u gw none via %s", ip, prefix, via);
+    if (tcp_announce)
+        tcp_announce();
     arp_announce();
 }
 

@@ -76,7 +76,8 @@ uint32_t ip_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
 void udp_input(uint32_t src, uint32_t dst, const uint8_t *dgram, uint16_t len);
 
 /* TCP and HTTP (kernel part 2). `seg` is the TCP header + data; src/dst network order. */
-void tcp_init(uint16_t listen_port);
+void tcp_init(uint16_t listen_port);  /* before net_init, so the first address announces it */
+void tcp_announce(void);             /* "exo: http listening on <port>", once an address is set */
 void tcp_input(uint32_t src, uint32_t dst, const uint8_t *seg, uint16_t len);
 void tcp_poll(uint32_t now_ms);
 

@@ -496,5 +496,10 @@ void tcp_init(uint16_t port)
 
     listen_port = port;
     for (c = tcbs; c < tcbs + TCP_CONNS; c++) c->state = CLOSED;
-    net_logf("exo: http listening on %u", port);
+}
+
+/* net_set_address calls this after "exo: ip …": the port is reachable from then on. */
+void tcp_announce(void)
+{
+    if (listen_port) net_logf("exo: http listening on %u", listen_port);
 }

@@ -57,8 +57,8 @@ describeRoot("HTTP on the kernel in QEMU", () => {
       smbiosSerial: `exo:net=static;ip=${IP}/24;gw=${GATEWAY}`,
     });
     try {
-      await g.waitFor("exo: http listening on 80", 60_000);
       await g.waitFor(`exo: ip ${IP}/24`, 60_000);
+      await g.waitFor("exo: http listening on 80", 60_000);
       expect(await g.waitForEcho(IP)).toBe(true);
     } catch (e) {
       (e as Error).message += `\nserial log:\n${g.serial().join("\n")}`;

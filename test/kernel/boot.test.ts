@@ -29,6 +29,12 @@ describeRoot("kernel on QEMU", () => {
       await g.waitFor(new RegExp(`^exo: pci 00:0[0-9a-f]\\.0 virtio-net legacy mac ${g.mac}$`));
       await g.waitFor(/^exo: config dhcp$/);
       await g.waitFor(`exo: ip ${DHCP_ADDRESS}/24 gw ${GATEWAY} via dhcp`);
+      await g.waitFor("exo: http listening on 80");
+      // In the order of docs/boot-contract.md, also with DHCP (the address comes last).
+      const markers = ["exo: mbr", "exo: long mode", "exo: kernel ", "exo: pci ", "exo: config "];
+      markers.push("exo: ip ", "exo: http listening on ");
+      const seen = g.serial().flatMap((l) => markers.filter((m) => l.startsWith(m)));
+      expect(seen).toEqual(markers);
       expect(await g.exec(["cat", `${g.dir}/dnsmasq.leases`])).toContain(
         `${g.mac} ${DHCP_ADDRESS} exo-test`,
       );
