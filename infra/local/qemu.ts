@@ -114,7 +114,11 @@ export function isQemuRunning(pidFile: string): boolean {
   return runningPid(pidFile) !== undefined;
 }
 
-/** Asks QEMU to quit over QMP; resolves false if the socket does not answer within `ms`. */
+/**
+ * Asks QEMU to quit over QMP; resolves when QEMU closes the connection (true) or after `ms`, or
+ * on a socket error (false). QEMU's replies are read and dropped: a paused socket would never
+ * see the close.
+ */
 function qmpQuit(socket: string, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const conn = net.createConnection(socket);
@@ -125,6 +129,7 @@ function qmpQuit(socket: string, ms: number): Promise<boolean> {
     };
     const timer = setTimeout(() => done(false), ms);
     conn.on("error", () => done(false));
+    conn.on("data", () => undefined);
     conn.on("connect", () => conn.write('{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n'));
     conn.on("close", () => done(true));
   });
@@ -133,24 +138,30 @@ function qmpQuit(socket: string, ms: number): Promise<boolean> {
 async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end;) {
     if (check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 10));
   }
   return check();
 }
 
-/** Stops the QEMU of `pidFile` (QMP quit, then SIGKILL) and removes its files; safe to repeat. */
+/**
+ * Stops the QEMU of `pidFile` and removes its files; safe to repeat. QMP `quit` first (the
+ * guest has no ACPI shutdown to wait for), then SIGTERM, then SIGKILL, each after a short wait.
+ * A QEMU that has exited counts as stopped even while it is an unreaped zombie.
+ */
 export async function stopQemu(files: { pidFile: string; qmpSocket: string }): Promise<void> {
   const pid = runningPid(files.pidFile);
   if (pid !== undefined) {
     const stopped = () => runningPid(files.pidFile) === undefined;
-    if (!((await qmpQuit(files.qmpSocket, 1000)) && (await waitUntil(stopped, 2000)))) {
+    await qmpQuit(files.qmpSocket, 500);
+    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+      if (await waitUntil(stopped, 500)) break;
       try {
-        process.kill(pid, "SIGKILL");
+        process.kill(pid, signal);
       } catch {
         // already gone
       }
-      await waitUntil(stopped, 2000);
     }
+    await waitUntil(stopped, 2000);
   }
   fs.rmSync(files.pidFile, { force: true });
   fs.rmSync(files.qmpSocket, { force: true });
