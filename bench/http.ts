@@ -9,7 +9,7 @@ import { ChildProcess, execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { createNetns, netnsCommand } from "../infra/local/netns";
 import { launchQemu } from "../infra/local/qemu";
-import { clientScript, FirstOkResult } from "../test/kernel-tcp/netns-client";
+import { clientScript, FirstOkResult } from "./netns-client";
 import { benchBoot, endBenchBoot, median, serialMarkerTime } from "./common";
 
 const execFileAsync = promisify(execFile);

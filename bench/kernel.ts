@@ -17,7 +17,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { createNetns, netnsCommand } from "../infra/local/netns";
 import { launchQemu } from "../infra/local/qemu";
-import { buildKernel, configBlock, writeDisk } from "../test/helpers/kernel-image";
+import {
+  assembleRawDisk,
+  buildKernel,
+  configBlockFromPayload,
+  defaultKernelDir,
+  readBootSoftware,
+} from "../image-builder";
 import { benchBoot, endBenchBoot, median, serialMarkerTime } from "./common";
 import { benchHttp, HttpBench } from "./http";
 
@@ -82,11 +88,14 @@ async function bootOnce(disk: string): Promise<{ icmpMs: number; mbrToIcmpMs?: n
 }
 
 async function main() {
-  const boot = buildKernel();
+  const kernelDir = defaultKernelDir();
+  await buildKernel(kernelDir, () => undefined);
+  const boot = await readBootSoftware(kernelDir);
   const bootSoftwareBytes = boot.info.mbrBytes + boot.info.kernelBytes;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "exo-bench-disk-"));
   const disk = path.join(work, "disk.raw");
-  writeDisk(disk, boot, configBlock("net=dhcp\n\n"));
+  const block = configBlockFromPayload(Buffer.from("net=dhcp\n\n"));
+  fs.writeFileSync(disk, assembleRawDisk(boot, block).raw);
   const runs: { icmpMs: number; mbrToIcmpMs?: number }[] = [];
   let http: HttpBench;
   try {

@@ -44,6 +44,8 @@ export class TestGuest {
   readonly netns = `exo-t-${randomBytes(4).toString("hex")}`;
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "exo-t-"));
   readonly serialLog = path.join(this.dir, "serial.log");
+  /** The disk's image id, which the kernel reports as its build id. */
+  imageId = "";
   private readonly files = {
     disk: path.join(this.dir, "disk.raw"),
     pidFile: path.join(this.dir, "qemu.pid"),
@@ -59,7 +61,7 @@ export class TestGuest {
   static async start(boot: BootSoftware, o: GuestOptions = {}): Promise<TestGuest> {
     const g = new TestGuest();
     try {
-      writeDisk(g.files.disk, boot, o.block ?? configBlock("net=dhcp\n\n"));
+      g.imageId = writeDisk(g.files.disk, boot, o.block ?? configBlock("net=dhcp\n\n"));
       await createNetns({
         name: g.netns,
         dir: g.dir,

@@ -15,7 +15,7 @@ import {
   ConcurrentResult,
   ExchangeResult,
   HoldResult,
-} from "./netns-client";
+} from "../../bench/netns-client";
 
 const isRoot = process.getuid?.() === 0;
 const describeRoot = isRoot ? describe : describe.skip;
@@ -23,7 +23,6 @@ const describeRoot = isRoot ? describe : describe.skip;
 const IP = "10.0.2.15";
 const URL = `http://${IP}`;
 const BODY = "<h1>exoform over TCP</h1>\n";
-const BUILD_ID = Buffer.from([...Array(32).keys()].map((i) => (i * 37 + 5) & 255));
 const GET = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nHost: ${IP}\r\n${extra}\r\n`;
 
 let g: TestGuest;
@@ -52,8 +51,8 @@ async function curl(args: string[]): Promise<string> {
 
 describeRoot("HTTP on the kernel in QEMU", () => {
   beforeAll(async () => {
-    g = await TestGuest.start(buildKernel(), {
-      block: configBlock(`port=80\n\n${BODY}`, BUILD_ID),
+    g = await TestGuest.start(await buildKernel(), {
+      block: configBlock(`port=80\n\n${BODY}`),
       smbiosSerial: `exo:net=static;ip=${IP}/24;gw=${GATEWAY}`,
     });
     try {
@@ -89,7 +88,7 @@ describeRoot("HTTP on the kernel in QEMU", () => {
     const doc = JSON.parse(await curl([`${URL}/health`]));
     expect(doc).toEqual({
       status: "ok",
-      build: BUILD_ID.toString("hex"),
+      build: g.imageId,
       uptime_ms: expect.any(Number),
       ip: IP,
       requests: expect.any(Number),

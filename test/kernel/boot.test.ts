@@ -13,19 +13,18 @@ const STATIC_IP = "10.0.2.15";
 const SMBIOS_STATIC = `exo:net=static;ip=${STATIC_IP}/24;gw=${GATEWAY}`;
 
 let boot: BootSoftware;
-beforeAll(() => {
-  boot = buildKernel();
+beforeAll(async () => {
+  boot = await buildKernel();
 });
 afterAll(stopAllGuests);
 
 describeRoot("kernel on QEMU", () => {
   test("boots through every serial marker and takes a DHCP lease from dnsmasq", async () => {
-    const buildId = Buffer.from([...Array(32).keys()].map((i) => i * 7));
-    const block = configBlock("net=dhcp\nhostname=exo-test\n\n<h1>hi</h1>", buildId);
+    const block = configBlock("net=dhcp\nhostname=exo-test\n\n<h1>hi</h1>");
     await withGuest(boot, { block, dhcp: true }, async (g) => {
       await g.waitFor("exo: mbr");
       await g.waitFor("exo: long mode");
-      await g.waitFor(`exo: kernel ${buildId.toString("hex")}`);
+      await g.waitFor(`exo: kernel ${g.imageId}`);
       await g.waitFor(new RegExp(`^exo: pci 00:0[0-9a-f]\\.0 virtio-net legacy mac ${g.mac}$`));
       await g.waitFor(/^exo: config dhcp$/);
       await g.waitFor(`exo: ip ${DHCP_ADDRESS}/24 gw ${GATEWAY} via dhcp`);

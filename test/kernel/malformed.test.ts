@@ -17,8 +17,8 @@ let boot: BootSoftware;
 let dir: string;
 let injector: string;
 
-beforeAll(() => {
-  boot = buildKernel();
+beforeAll(async () => {
+  boot = await buildKernel();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "exo-inject-"));
   injector = path.join(dir, "inject");
   const sources = [
