@@ -165,43 +165,15 @@ static void put_frame(const uint8_t *f, uint16_t n)
     fwrite(f, 1, n, seed);
 }
 
-/* Ethernet + IPv4 from the peer to dst, `proto`, with n payload bytes already at f + 34. */
-static uint16_t ip_frame(uint8_t *f, uint32_t dst, uint8_t proto, uint16_t n)
-{
-    uint32_t src = WIRE_PEER_IP;
-
-    memcpy(f, wire_us_mac, 6);
-    memcpy(f + 6, wire_peer_mac, 6);
-    wr16(f + 12, 0x0800);
-    memset(f + 14, 0, 20);
-    f[14] = 0x45;
-    wr16(f + 16, (uint16_t)(20 + n));
-    f[22] = 64;
-    f[23] = proto;
-    memcpy(f + 26, &src, 4);
-    memcpy(f + 30, &dst, 4);
-    return (uint16_t)(34 + n);
-}
-
-/* A DHCP reply offering 10.0.0.5/24 for an hour, of the given message type (2 offer, 5 ack). */
+/* A DHCP reply offering 10.0.0.5/24 for an hour, of the given message type (2 offer, 5 ack);
+ * xid zero, fixed by fix_dhcp. */
 static uint16_t dhcp_reply(uint8_t *f, uint8_t type)
 {
-    static const uint8_t opts[] = {53, 1, 0, 54, 4, 10, 0, 0, 1, 1, 4, 255, 255, 255, 0,
-                                   3, 4, 10, 0, 0, 1, 51, 4, 0, 0, 14, 16, 255};
-    uint8_t *udp = f + 34, *m = udp + 8;
-    uint32_t yiaddr = WIRE_US_IP;
-    uint16_t n = (uint16_t)(240 + sizeof opts);
+    const uint8_t opts[] = {53, 1, type, 54, 4, 10, 0, 0, 1, 1, 4, 255, 255, 255, 0,
+                            3, 4, 10, 0, 0, 1, 51, 4, 0, 0, 14, 16, 255};
 
-    memset(udp, 0, 8 + n);
-    wr16(udp, 67);
-    wr16(udp + 2, 68);
-    wr16(udp + 4, (uint16_t)(8 + n));
-    m[0] = 2;                           /* BOOTREPLY; xid, chaddr, cookie: fix_dhcp */
-    m[1] = 1, m[2] = 6;
-    memcpy(m + 16, &yiaddr, 4);
-    memcpy(m + 240, opts, sizeof opts);
-    m[242] = type;
-    return ip_frame(f, 0xffffffffu, 17, (uint16_t)(8 + n));
+    return wire_dhcp(f, 0xffffffffu, (const uint8_t[4]){0}, wire_us_mac, WIRE_US_IP, opts,
+                     sizeof opts);
 }
 
 static void put_exchange(const char *request)
@@ -241,17 +213,9 @@ static void write_seeds(const char *dir)
             put_exchange(requests[i]);
         } else if (i == sizeof requests / sizeof requests[0]) {
             fputc(0, seed);             /* ARP request for us, then a ping */
-            memset(f, 0xff, 6);
-            memcpy(f + 6, wire_peer_mac, 6);
-            wr16(f + 12, 0x0806);
-            memcpy(f + 14, (const uint8_t[]){0, 1, 8, 0, 6, 4, 0, 1}, 8);
-            memcpy(f + 22, wire_peer_mac, 6);
-            memcpy(f + 28, &(uint32_t){WIRE_PEER_IP}, 4);
-            memset(f + 32, 0, 6);
-            memcpy(f + 38, &(uint32_t){WIRE_US_IP}, 4);
-            put_frame(f, 42);
+            put_frame(f, wire_arp(f, 1, wire_peer_mac, WIRE_PEER_IP, WIRE_US_IP));
             memcpy(f + 34, echo, sizeof echo);
-            put_frame(f, ip_frame(f, WIRE_US_IP, 1, sizeof echo));
+            put_frame(f, wire_ip(f, WIRE_PEER_IP, WIRE_US_IP, 1, sizeof echo));
         } else {
             fputc(1, seed);             /* DHCP: offer, ack, then HTTP on the leased address */
             put_frame(f, dhcp_reply(f, 2));

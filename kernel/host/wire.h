@@ -1,5 +1,5 @@
-/* wire.h — what the tests and the fuzzer put on the fake wire and read back: TCP segments in
- * Ethernet + IPv4 frames, built and checked here independently of the stack's own code. */
+/* wire.h — what the tests and the fuzzer put on the fake wire and read back: TCP segments, and
+ * ARP, ICMP and DHCP frames, built and checked here independently of the stack's own code. */
 #ifndef EXO_WIRE_H
 #define EXO_WIRE_H
 
@@ -37,5 +37,21 @@ int wire_recv(struct wire_seg *s);
 int wire_parse(const uint8_t *frame, uint16_t len, struct wire_seg *s);
 /* Give an IPv4 frame valid IPv4 and TCP, UDP or ICMP checksums (for the fuzzer). */
 void wire_fix_checksums(uint8_t *frame, uint16_t len);
+/* 1 if frame is IPv4 with valid IPv4 and TCP, UDP or ICMP checksums, else 0. */
+int wire_checksums_ok(const uint8_t *frame, uint16_t len);
+
+/* Frame builders for the other layers; they return the frame's length.
+ * wire_ip: Ethernet from the peer to us, then IPv4 (IHL 5, DF, TTL 64) from src to dst around
+ * the n payload bytes already at frame + 34, with valid IPv4 and TCP/UDP/ICMP checksums. */
+uint16_t wire_ip(uint8_t *frame, uint32_t src, uint32_t dst, uint8_t proto, uint16_t n);
+/* wire_udp: the same with a UDP header around the n bytes already at frame + 42. */
+uint16_t wire_udp(uint8_t *frame, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                  uint16_t n);
+/* An ARP request (broadcast, tha zero) or reply (to us, tha ours) from sha/spa for tpa. */
+uint16_t wire_arp(uint8_t *frame, uint16_t oper, const uint8_t *sha, uint32_t spa, uint32_t tpa);
+/* A DHCP reply from the server (the peer) to dst, ports 67 → 68: BOOTREPLY with xid, chaddr,
+ * yiaddr, the magic cookie and n option bytes (END not added). */
+uint16_t wire_dhcp(uint8_t *frame, uint32_t dst, const uint8_t *xid, const uint8_t *chaddr,
+                   uint32_t yiaddr, const uint8_t *opts, uint16_t n);
 
 #endif
