@@ -1,7 +1,8 @@
 /**
  * The C network stack built for Linux (kernel/host): the unit tests (every TCP state×event
- * cell, the HTTP parser), then a bounded libFuzzer run of arbitrary frames through the whole
- * stack under ASan + UBSan. `npm run fuzz` runs the same fuzzer longer.
+ * cell, the HTTP parser, ARP/IPv4/ICMP, the DHCP client on a fake clock), then a bounded
+ * libFuzzer run of arbitrary frames through the whole stack under ASan + UBSan. `npm run fuzz`
+ * runs the same fuzzer longer.
  */
 import { execFile } from "node:child_process";
 import * as path from "node:path";
@@ -22,10 +23,11 @@ async function make(args: string[]): Promise<{ stdout: string; stderr: string }>
   }
 }
 
-test("unit tests: every TCP state×event cell, the HTTP parser", async () => {
+test("unit tests: every TCP state×event cell, the HTTP parser, ARP/IPv4/ICMP, DHCP", async () => {
   const { stdout } = await make(["test"]);
-  expect(stdout).toMatch(/^tcp: [1-9]\d* passed, 0 failed$/m);
-  expect(stdout).toMatch(/^http: [1-9]\d* passed, 0 failed$/m);
+  for (const suite of ["tcp", "http", "ipv4", "dhcp"]) {
+    expect(stdout).toMatch(new RegExp(`^${suite}: [1-9]\\d* passed, 0 failed$`, "m"));
+  }
 }, 300_000);
 
 test(`fuzzing the whole stack for ${FUZZ_SECONDS} s finds no crash and no sanitizer report`, async () => {
