@@ -13,9 +13,8 @@
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
-import { isQemuRunning, launchQemu, QemuOptions, stopQemu } from "./qemu";
+import { freeLocalPort, isQemuRunning, launchQemu, QemuOptions, stopQemu } from "./qemu";
 import { createNetns, removeNetns } from "./netns";
 
 /** How the guest configures its address (the image's `network` setting). */
@@ -197,15 +196,4 @@ function ipToInt(ip: string): number {
 
 function intToIp(n: number): string {
   return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join(".");
-}
-
-function freeLocalPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

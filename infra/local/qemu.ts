@@ -51,6 +51,18 @@ export interface QemuOptions {
   readonly smbiosSerial?: string;
 }
 
+/** A TCP port on 127.0.0.1 that is free right now: the host side of a {@link UserNet}. */
+export function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** QEMU's option syntax: a literal comma inside a value is written twice. */
 function optionValue(value: string): string {
   return value.replace(/,/g, ",,");

@@ -4,10 +4,9 @@
  */
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { buildImage, BuildResult, parseImageConfig } from "../../image-builder";
-import { readSerial, waitForSerial } from "../../infra/local/qemu";
+import { freeLocalPort, readSerial, waitForSerial } from "../../infra/local/qemu";
 import { tempDir } from "./helpers";
 
 const BODY = "served from the image's configuration block\n";
@@ -25,17 +24,6 @@ beforeAll(async () => {
   result = await buildImage({ config, outDir: dir });
 }, 300_000);
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls `probe` until it yields a value; on timeout, fails with the serial console. */
 async function until<T>(
@@ -58,7 +46,7 @@ describe.each(["raw", "vmdk"] as const)("the %s image boots in QEMU", (format) =
   const serial = () => readSerial(log).join("\n");
 
   beforeAll(async () => {
-    hostPort = await freePort();
+    hostPort = await freeLocalPort();
     qemu = spawn(
       "qemu-system-x86_64",
       [
