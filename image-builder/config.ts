@@ -140,8 +140,11 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const schemaMatchesInterface: Same<z.output<typeof ImageConfigSchema>, ImageConfig> = true;
 void schemaMatchesInterface;
 
-/** A zod issue as a problem naming its field (`network.address`, `http.port`). */
-export function describeConfigIssue(issue: z.core.$ZodIssue): ConfigProblem[] {
+/**
+ * A zod issue about `input` as problems naming their field (`network.address`, `http.port`);
+ * also what the stack configuration (infra/config.ts) reports its issues with.
+ */
+export function describeConfigIssue(issue: z.core.$ZodIssue, input: unknown): ConfigProblem[] {
   const field = issue.path.map(String).join(".");
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => ({
@@ -149,10 +152,20 @@ export function describeConfigIssue(issue: z.core.$ZodIssue): ConfigProblem[] {
       message: "unknown setting",
     }));
   }
-  const missing = issue.code === "invalid_type" && issue.message.endsWith("received undefined");
+  const missing =
+    field !== "" && issue.code !== "custom" && valueAt(input, issue.path) === undefined;
   return [
     { field: field || undefined, message: missing ? "required setting is missing" : issue.message },
   ];
+}
+
+function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of at) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }
 
 /**
@@ -162,7 +175,10 @@ export function describeConfigIssue(issue: z.core.$ZodIssue): ConfigProblem[] {
 export function parseImageConfig(input: unknown, where?: string): ImageConfig {
   const result = ImageConfigSchema.safeParse(input);
   if (result.success) return result.data;
-  throw new ImageConfigError(where, result.error.issues.flatMap(describeConfigIssue));
+  throw new ImageConfigError(
+    where,
+    result.error.issues.flatMap((issue) => describeConfigIssue(issue, input)),
+  );
 }
 
 /** Reads and validates a JSON image configuration file (`exoform build --config <file>`). */

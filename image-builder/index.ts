@@ -7,6 +7,7 @@
  */
 export {
   DEFAULT_HTTP_BODY,
+  describeConfigIssue,
   ImageConfigSchema,
   loadImageConfigFile,
   parseImageConfig,

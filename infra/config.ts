@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
-import { ImageConfigSchema } from "../image-builder";
+import { describeConfigIssue, ImageConfigSchema } from "../image-builder";
 import { HealthThresholdsSchema } from "./health/thresholds";
 
 /** The Pulumi config namespace of every exoform key (the project name). */
@@ -98,22 +98,9 @@ export function parseStackConfig(
 
 /** One line per problem: `exoform:<key>.<field>: <what is wrong>`. */
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string[] {
-  const key = (at: readonly PropertyKey[]) => `${CONFIG_NAMESPACE}:${at.map(String).join(".")}`;
-  if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((k) => `${key([...issue.path, k])}: unknown setting`);
-  }
-  if (issue.path.length === 0) return [issue.message];
-  const missing = issue.code !== "custom" && valueAt(input, issue.path) === undefined;
-  return [`${key(issue.path)}: ${missing ? "required setting is missing" : issue.message}`];
-}
-
-function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {
-  let value = input;
-  for (const key of at) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
+  return describeConfigIssue(issue, input).map(({ field, message }) =>
+    field ? `${CONFIG_NAMESPACE}:${field}: ${message}` : message,
+  );
 }
 
 /** Targets the schema accepts but no provider implements yet; the CLI refuses them early too. */
