@@ -5,19 +5,23 @@
  * (keep-alive, 1 and 8 connections, bounded runs), and the least guest RAM that still serves a
  * 200. Needs root.
  */
-import { ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
-import { createNetns, netnsCommand } from "../infra/local/netns";
-import { launchQemu } from "../infra/local/qemu";
+import { netnsCommand } from "../infra/local/netns";
+import {
+  BOOTS,
+  bootLine,
+  BootTime,
+  GUEST,
+  Probe,
+  summarize,
+  TIMEOUT_MS,
+  timedBoot,
+} from "./common";
 import { clientScript, FirstOkResult } from "./netns-client";
-import { benchBoot, endBenchBoot, median, serialMarkerTime } from "./common";
 
 const execFileAsync = promisify(execFile);
 
-const BOOTS = 5;
-const GUEST = "10.0.2.15";
-const HOST_CIDR = "10.0.2.2/24";
-const TIMEOUT_MS = 20_000;
 const WRK_SECONDS = 5;
 /** Tried from the top while a guest of that size still serves a 200. */
 const RAM_CANDIDATES_MIB = [4, 3, 2, 1];
@@ -31,56 +35,27 @@ export interface HttpBench {
   readonly minRamMiB: number;
 }
 
-/** The probe, started in `netns` before QEMU: resolves with the epoch ms of the first 200. */
-function firstHttp200(netns: string): { at: Promise<number>; proc: ChildProcess } {
+/** The probe, started in `netns` before QEMU: `at` is the epoch ms of the first 200. */
+function firstHttp200(netns: string): Probe {
   const script = clientScript({ op: "firstOk", host: GUEST, timeoutMs: TIMEOUT_MS });
   const [file, ...args] = netnsCommand(netns, [process.execPath, "-e", script]);
   const proc = spawn(file, args, { stdio: ["ignore", "pipe", "ignore"] });
   const at = new Promise<number>((resolve, reject) => {
     let out = "";
-    proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
     proc.on("close", () => {
       const r = out ? (JSON.parse(out) as FirstOkResult) : { at: null };
       if (r.at === null) reject(new Error(`no HTTP 200 within ${TIMEOUT_MS} ms`));
       else resolve(r.at);
     });
   });
-  return { at, proc };
+  return { at, stop: () => proc.kill("SIGKILL") };
 }
 
 /** One boot of `disk` with `memoryMb`: times to the first 200; then `after` runs in the namespace. */
-async function bootToHttp200<T>(
-  disk: string,
-  memoryMb: number,
-  after?: (netns: string) => Promise<T>,
-): Promise<{ httpMs: number; mbrToHttpMs?: number; after?: T }> {
-  const b = benchBoot(disk);
-  const { netns, dir, files } = b;
-  let probe: ReturnType<typeof firstHttp200> | undefined;
-  try {
-    await createNetns({ name: netns, dir, hostCidr: HOST_CIDR });
-    probe = firstHttp200(netns);
-    const startedAt = Date.now();
-    const launched = launchQemu({
-      ...files,
-      netns,
-      memoryMb,
-      net: { kind: "tap", mac: "52:54:00:be:0c:02" },
-      smbiosSerial: `exo:net=static;ip=${GUEST}/24;gw=${HOST_CIDR.split("/")[0]}`,
-    });
-    const mbrAt = serialMarkerTime(files.serialLog, "exo: mbr", probe.at);
-    await launched;
-    const okAt = await probe.at;
-    const mbr = await mbrAt;
-    return {
-      httpMs: okAt - startedAt,
-      mbrToHttpMs: mbr === undefined ? undefined : okAt - mbr,
-      after: after ? await after(netns) : undefined,
-    };
-  } finally {
-    probe?.proc.kill("SIGKILL");
-    await endBenchBoot(b);
-  }
+function bootToHttp200<T>(disk: string, memoryMb: number, after?: (netns: string) => Promise<T>) {
+  const o = { mac: "52:54:00:be:0c:02", memoryMb, what: "HTTP 200" };
+  return timedBoot(disk, o, firstHttp200, after);
 }
 
 /** wrk for WRK_SECONDS on a keep-alive connection pool of `connections`: requests per second. */
@@ -104,7 +79,7 @@ async function wrk(netns: string, connections: number): Promise<number> {
 
 /** All the HTTP numbers for the image at `disk`; `log` gets one line per step. */
 export async function benchHttp(disk: string, log: (line: string) => void): Promise<HttpBench> {
-  const runs: { httpMs: number; mbrToHttpMs?: number }[] = [];
+  const runs: BootTime[] = [];
   let rates: [number, number] | undefined;
   for (let i = 0; i < BOOTS; i++) {
     const last = i === BOOTS - 1;
@@ -115,10 +90,7 @@ export async function benchHttp(disk: string, log: (line: string) => void): Prom
     );
     runs.push(r);
     if (r.after) rates = r.after as [number, number];
-    log(
-      `http boot ${i + 1}: first HTTP 200 ${r.httpMs.toFixed(1)} ms after QEMU started` +
-        (r.mbrToHttpMs === undefined ? "" : `, ~${r.mbrToHttpMs.toFixed(1)} ms after the MBR ran`),
-    );
+    log(bootLine("http boot", i, "first HTTP 200", r));
   }
   log(`wrk keep-alive: ${rates![0]} req/s with 1 connection, ${rates![1]} with 8`);
   let minRamMiB = 0;
@@ -132,11 +104,11 @@ export async function benchHttp(disk: string, log: (line: string) => void): Prom
       break;
     }
   }
-  const mbrTimes = runs.flatMap((r) => (r.mbrToHttpMs === undefined ? [] : [r.mbrToHttpMs]));
+  const [bootToHttp200Ms, mbrToHttp200Ms, http200RunsMs] = summarize(runs);
   return {
-    bootToHttp200Ms: Math.round(median(runs.map((r) => r.httpMs))),
-    mbrToHttp200Ms: mbrTimes.length ? Math.round(median(mbrTimes)) : null,
-    http200RunsMs: runs.map((r) => Math.round(r.httpMs)),
+    bootToHttp200Ms,
+    mbrToHttp200Ms,
+    http200RunsMs,
     reqPerSecC1: rates![0],
     reqPerSecC8: rates![1],
     minRamMiB,
