@@ -254,6 +254,25 @@ static void test_bad_ipv4_is_dropped_under_its_counter(void)
     no_more();
 }
 
+/* RFC 1122 3.2.1.3: a broadcast or multicast source is no host's; answering it would send a
+ * broadcast (one spoofed ping, a reply to every host on the link). */
+static void test_impossible_sources_are_dropped(void)
+{
+    static const uint32_t src[] = {0xffffffffu, 0xff00000aU, 0x010000e0U, 0x010000f0U};
+    unsigned i;
+
+    net_set_address(WIRE_US_IP, 24, GW_IP, "static");
+    net_input(f, wire_arp(f, 2, gw_mac, GW_IP, WIRE_US_IP));
+    host_tx_clear();
+    for (i = 0; i < sizeof src / sizeof src[0]; i++) {
+        net_input(f, echo_request(src[i], WIRE_US_IP, 56));
+        if (host_tx_pending()) fprintf(stderr, "  source %08x answered\n", src[i]);
+        no_more();
+        CHECK(net_stats.drop_ip_hdr == i + 1 && drops() == i + 1);
+    }
+    CHECK(net_stats.icmp_echo_replied == 0);
+}
+
 static void test_frame_padding_beyond_total_length_is_ignored(void)
 {
     uint16_t len = echo_request(WIRE_PEER_IP, WIRE_US_IP, 0);
@@ -336,6 +355,7 @@ int main(void)
         {"ARP: malformed dropped and counted", test_malformed_arp_is_dropped_and_counted},
         {"IPv4: bad packets dropped under their counters",
          test_bad_ipv4_is_dropped_under_its_counter},
+        {"IPv4: broadcast and multicast sources dropped", test_impossible_sources_are_dropped},
         {"IPv4: Ethernet padding ignored", test_frame_padding_beyond_total_length_is_ignored},
         {"IPv4: options skipped", test_ip_options_are_skipped},
         {"ICMP: echo reply, same payload, sizes 0..1472", test_echo_reply_has_the_same_payload},

@@ -30,10 +30,17 @@ void ip_input(const uint8_t *pkt, uint16_t len)
     }
     memcpy(&src, ip->src, 4);
     memcpy(&dst, ip->dst, 4);
+    uint32_t bcast = net_if.ip | ~net_if.mask;
+    /* A multicast, class E or broadcast source is no host's (RFC 1122 3.2.1.3); an answer to it
+     * would be a broadcast. */
+    if (ip->src[0] >= 224 || src == bcast) {
+        net_stats.drop_ip_hdr++;
+        return;
+    }
     int to_us = net_if.ip && dst == net_if.ip;
     /* Broadcasts are for DHCP; while unconfigured, DHCP replies may be unicast to the offered
      * address, so any UDP passes. */
-    if (!to_us && dst != IP_BROADCAST && dst != (net_if.ip | ~net_if.mask) &&
+    if (!to_us && dst != IP_BROADCAST && dst != bcast &&
         (net_if.ip || ip->proto != IP_PROTO_UDP)) {
         net_stats.drop_ip_notme++;
         return;
