@@ -143,6 +143,60 @@ static void test_unresolved_next_hop_is_asked_and_the_reply_learned(void)
     CHECK(drops() == 2);
 }
 
+/* 10.0.0.<n> with MAC 02:00:00:00:01:<n>, taught to ARP by its request for us. */
+static uint32_t host_ip(uint8_t n) { return 0x0000000aU | (uint32_t)n << 24; }
+
+static void learn(uint8_t n)
+{
+    const uint8_t mac[6] = {2, 0, 0, 0, 1, n};
+
+    net_input(f, wire_arp(f, 1, mac, host_ip(n), WIRE_US_IP));
+    expect_arp(2, host_ip(n));
+}
+
+static void test_old_entry_is_re_asked_while_used(void)
+{
+    const uint8_t mac[6] = {2, 0, 0, 0, 1, 10};
+
+    learn(10);
+    host_now += 60000;
+    net_input(f, echo_request(host_ip(10), WIRE_US_IP, 8));
+    expect_arp(1, host_ip(10));             /* re-asked... */
+    expect_echo_reply(host_ip(10), mac, 8); /* ...and still used */
+    no_more();
+    host_now += 999;                        /* at most once a second */
+    net_input(f, echo_request(host_ip(10), WIRE_US_IP, 8));
+    expect_echo_reply(host_ip(10), mac, 8);
+    no_more();
+    host_now += 1;
+    net_input(f, echo_request(host_ip(10), WIRE_US_IP, 8));
+    expect_arp(1, host_ip(10));
+    expect_echo_reply(host_ip(10), mac, 8);
+    /* The answer confirms it for another minute. */
+    net_input(f, wire_arp(f, 2, mac, host_ip(10), WIRE_US_IP));
+    host_now += 59999;
+    net_input(f, echo_request(host_ip(10), WIRE_US_IP, 8));
+    expect_echo_reply(host_ip(10), mac, 8);
+    no_more();
+}
+
+static void test_full_cache_replaces_the_oldest(void)
+{
+    uint8_t n;
+
+    for (n = 20; n < 28; n++) learn(n);     /* the 8 slots */
+    net_input(f, echo_request(host_ip(20), WIRE_US_IP, 8));
+    expect_echo_reply(host_ip(20), (const uint8_t[6]){2, 0, 0, 0, 1, 20}, 8);
+    learn(28);                              /* replaces 10.0.0.20 */
+    net_input(f, echo_request(host_ip(20), WIRE_US_IP, 8));
+    expect_arp(1, host_ip(20));
+    for (n = 21; n < 29; n++) {
+        net_input(f, echo_request(host_ip(n), WIRE_US_IP, 8));
+        expect_echo_reply(host_ip(n), (const uint8_t[6]){2, 0, 0, 0, 1, n}, 8);
+    }
+    no_more();
+}
+
 static void test_off_subnet_goes_through_the_gateway(void)
 {
     net_set_address(WIRE_US_IP, 24, GW_IP, "static");
@@ -350,6 +404,8 @@ int main(void)
         {"ARP: no reply for other addresses", test_arp_no_reply_for_other_addresses},
         {"ARP: unresolved next hop asked, reply learned",
          test_unresolved_next_hop_is_asked_and_the_reply_learned},
+        {"ARP: an old entry is re-asked while used", test_old_entry_is_re_asked_while_used},
+        {"ARP: a full cache replaces the oldest", test_full_cache_replaces_the_oldest},
         {"ARP: off-subnet through the gateway", test_off_subnet_goes_through_the_gateway},
         {"off-subnet without a gateway: no route", test_off_subnet_without_gateway_is_no_route},
         {"ARP: malformed dropped and counted", test_malformed_arp_is_dropped_and_counted},
