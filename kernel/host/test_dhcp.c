@@ -391,6 +391,33 @@ static void test_unanswered_renewal_rebinds_then_expires(void)
     check_broadcast(&m);
 }
 
+/* The millisecond clock wraps after 49.7 days; T1, T2 and expiry straddle the wrap here. */
+static void test_timers_across_the_clock_wrap(void)
+{
+    struct msg m;
+    uint32_t step = (0xffffffffu - 20000 - host_now) / 3;  /* polls less than 24 days apart */
+
+    advance(step);
+    advance(step);
+    host_tx_clear();
+    advance(0xffffffffu - 20000 - host_now);               /* sends a DISCOVER */
+    to_bound();
+    advance(10000);                                         /* before the wrap: nothing due */
+    no_msg();
+    advance(LEASE_S * 500 - 10000 - 1);
+    no_msg();
+    advance(1);
+    m = expect_msg(DHCP_REQUEST);
+    CHECK(m.ip_dst == SERVER_IP && host_now < 0x80000000u);
+    advance(LEASE_S * 375);
+    while (next_msg(&m) && m.ip_dst == SERVER_IP) continue;
+    CHECK(m.ip_dst == 0xffffffffu && m.ciaddr == WIRE_US_IP);   /* rebinding */
+    advance(LEASE_S * 125 - 1);
+    CHECK(net_ip() == WIRE_US_IP);
+    advance(1);
+    CHECK(!net_is_configured());
+}
+
 /* ---- Malformed ---- */
 
 static void test_malformed_replies_are_dropped_and_counted(void)
@@ -486,6 +513,7 @@ int main(void)
         {"renewal at T1, ACK extends the lease", test_renewal_at_t1_and_ack_extends_the_lease},
         {"NAK while renewing drops the address", test_nak_while_renewing_drops_the_address},
         {"unanswered renewal rebinds, then expires", test_unanswered_renewal_rebinds_then_expires},
+        {"timers across the clock wrap", test_timers_across_the_clock_wrap},
         {"malformed replies dropped and counted", test_malformed_replies_are_dropped_and_counted},
         {"replies at the wrong time dropped", test_replies_at_the_wrong_time_are_dropped},
     };
