@@ -1,6 +1,6 @@
 /**
  * exoform's exit codes: the same numbers as the Pulumi CLI's own taxonomy, so scripts can treat
- * both alike. Pinned by test/cli/exit-codes.test.ts and documented in docs/cli.md.
+ * both alike. Pinned by test/cli/cli.test.ts and documented in docs/cli.md.
  */
 export const ExitCode = {
   /** Done; for `check`: every instance is healthy. */
