@@ -7,13 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-  CommandError,
-  EngineEvent,
-  LocalWorkspace,
-  OutputMap,
-  Stack,
-} from "@pulumi/pulumi/automation";
+import { CommandError, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
 import {
   exoformConfigFromPulumi,
   parseStackConfig,
@@ -133,11 +127,11 @@ export function cliErrorFromPulumi(e: unknown, errors: readonly string[] = []): 
     }
     return new CliError(err.message, ExitCode.Error);
   }
-  const stderr = (e as unknown as { commandResult?: { stderr?: string; code?: number } })
+  const result = (e as unknown as { commandResult?: { stderr?: string; code?: number } })
     .commandResult;
   const text =
-    [...errors, ...pulumiErrorLines(stderr?.stderr ?? e.message)].join("\n") || e.message;
-  const code = stderr?.code;
+    [...errors, ...pulumiErrorLines(result?.stderr ?? e.message)].join("\n") || e.message;
+  const code = result?.code;
   if (
     code === 3 ||
     /incorrect passphrase|passphrase must be set|PULUMI_ACCESS_TOKEN|not logged in|unauthorized/i.test(
@@ -163,5 +157,3 @@ function authHint(text: string): string {
   if (!/passphrase/i.test(text)) return text;
   return `${text}\n(the stack's secrets use a passphrase: set PULUMI_CONFIG_PASSPHRASE, or unset it to use the local-only default for the local stack)`;
 }
-
-export type { EngineEvent };
