@@ -1,7 +1,8 @@
 /**
  * Stack configuration: the `exoform:*` keys of `stacks/Pulumi.<stack>.yaml`, validated with one
- * zod schema that both the Pulumi program and the CLI use. Errors name the stack file and the
- * field (`stacks/Pulumi.local.yaml: exoform:health.deadlineSeconds: ...`).
+ * zod schema that both the Pulumi program and the CLI use. Errors name the stack file, then each
+ * field (`stacks/Pulumi.local.yaml: invalid stack configuration:` and
+ * `  exoform:health.deadlineSeconds: ...`).
  */
 import * as path from "node:path";
 import { z } from "zod";

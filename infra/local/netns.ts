@@ -2,7 +2,7 @@
  * A private network for one guest: a network namespace holding a tap device (the host end of
  * the guest's link, with an address) and, optionally, dnsmasq serving DHCP on that tap only.
  * Nothing here touches the host's own interfaces. Every step is idempotent and everything made
- * is removed by {@link removeNetns}. Needs root (CAP_NET_ADMIN).
+ * is removed by {@link removeNetns}. Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN).
  *
  * Used by the local stack (instance.ts), the kernel tests and the kernel benchmark.
  */
