@@ -15,7 +15,7 @@ export const HOST_CIDR = "10.0.2.2/24";
 export const TIMEOUT_MS = 20_000;
 
 /** A fresh namespace name, a temp dir and QEMU's file names for one boot of `disk`. */
-export function benchBoot(disk: string) {
+function benchBoot(disk: string) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "exo-bench-"));
   return {
     netns: `exo-bench-${randomBytes(4).toString("hex")}`,
@@ -30,7 +30,7 @@ export function benchBoot(disk: string) {
 }
 
 /** Stops the boot's QEMU, removes its namespace and temp dir. */
-export async function endBenchBoot(b: ReturnType<typeof benchBoot>): Promise<void> {
+async function endBenchBoot(b: ReturnType<typeof benchBoot>): Promise<void> {
   await stopQemu(b.files);
   await removeNetns({ name: b.netns, dir: b.dir });
   fs.rmSync(b.dir, { recursive: true, force: true });
@@ -39,7 +39,7 @@ export async function endBenchBoot(b: ReturnType<typeof benchBoot>): Promise<voi
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Epoch ms when `marker` first appears in the serial log (polled every ms), until `until`. */
-export async function serialMarkerTime(
+async function serialMarkerTime(
   serialLog: string,
   marker: string,
   until: Promise<unknown>,

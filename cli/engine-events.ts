@@ -91,7 +91,7 @@ function detail(phase: string, op: string, outs: Record<string, unknown>): strin
 }
 
 /** Pulumi wraps provider errors ("error: ... creating urn:...: ..."); keep the useful part. */
-export function cleanDiagnostic(message: string): string {
+function cleanDiagnostic(message: string): string {
   return message
     .replace(/<\{%[^%]*%\}>/g, "")
     .replace(/^error: /, "")

@@ -9,14 +9,14 @@ import { ImageBuildError } from "./errors";
 export const CONFIG_BLOCK_BYTES = 4096;
 const CONFIG_HEADER_BYTES = 48;
 /** Payload room: everything after the header. */
-export const CONFIG_PAYLOAD_MAX = CONFIG_BLOCK_BYTES - CONFIG_HEADER_BYTES;
+const CONFIG_PAYLOAD_MAX = CONFIG_BLOCK_BYTES - CONFIG_HEADER_BYTES;
 /** Where the 32-byte build id (the image id) sits inside the block. */
 export const BUILD_ID_OFFSET_IN_BLOCK = 16;
 export const BUILD_ID_BYTES = 32;
 const MAGIC = "EXOCFG01";
 
 /** The settings lines and the empty line that ends them (ASCII: every value is validated). */
-export function configSettings(config: ImageConfig): string {
+function configSettings(config: ImageConfig): string {
   const net = config.network;
   const lines =
     net.mode === "static"

@@ -35,7 +35,6 @@ export const LocalTargetSchema = z
     network: z.enum(["auto", "netns", "user"]).default("auto"),
   })
   .strict();
-export type LocalTargetConfig = z.infer<typeof LocalTargetSchema>;
 
 export const StackConfigSchema = z
   .object({

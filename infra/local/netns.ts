@@ -68,7 +68,7 @@ export async function createNetns(o: NetnsOptions): Promise<void> {
 }
 
 /** Files of a namespace's dnsmasq, in its `dir`. */
-export function dnsmasqFiles(dir: string) {
+function dnsmasqFiles(dir: string) {
   return {
     pidFile: path.join(dir, "dnsmasq.pid"),
     leaseFile: path.join(dir, "dnsmasq.leases"),
@@ -125,7 +125,7 @@ function dnsmasqPid(dir: string): number | undefined {
   }
 }
 
-export async function stopDnsmasq(dir: string): Promise<void> {
+async function stopDnsmasq(dir: string): Promise<void> {
   const pid = dnsmasqPid(dir);
   if (pid !== undefined) {
     process.kill(pid, "SIGTERM");
