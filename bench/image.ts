@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildImage, BuildResult, parseImageConfig } from "../image-builder";
+import { median } from "./common";
 
 const WARM_RUNS = 5;
 const config = parseImageConfig({});
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < WARM_RUNS; i++)
       warm.push((await timedBuild(path.join(root, `warm-${i}`))).ms);
     warm.sort((a, b) => a - b);
-    const buildMsWarm = Math.round(warm[Math.floor(warm.length / 2)]);
+    const buildMsWarm = Math.round(median(warm));
     console.log(
       `warm builds: ${warm.map((ms) => ms.toFixed(0)).join(", ")} ms (median ${buildMsWarm})`,
     );
