@@ -7,24 +7,17 @@ import * as http from "node:http";
 export interface HealthResponse {
   readonly statusCode: number;
   readonly body: string;
-  /** From sending the request to the end of the response body. */
-  readonly latencyMs: number;
 }
 
 export function httpGet(url: string, timeoutMs: number): Promise<HealthResponse> {
   return new Promise((resolve, reject) => {
-    const started = performance.now();
     const req = http.get(url, { agent: false, headers: { connection: "close" } }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (body += chunk));
       res.on("end", () => {
         clearTimeout(timer);
-        resolve({
-          statusCode: res.statusCode ?? 0,
-          body,
-          latencyMs: Math.round((performance.now() - started) * 100) / 100,
-        });
+        resolve({ statusCode: res.statusCode ?? 0, body });
       });
       res.on("error", reject);
     });
@@ -49,7 +42,7 @@ export function httpGet(url: string, timeoutMs: number): Promise<HealthResponse>
  * Pure: unit-tested with canned responses.
  */
 export function healthResponseProblem(
-  res: Pick<HealthResponse, "statusCode" | "body">,
+  res: HealthResponse,
   expectedBuild: string,
 ): string | undefined {
   if (res.statusCode !== 200) return `status ${res.statusCode} (expected 200)`;
