@@ -9,11 +9,13 @@ EXOFORM_NODE_DIR=$EXOFORM_CACHE/node/$EXOFORM_NODE_VERSION
 EXOFORM_PULUMI_DIR=$EXOFORM_CACHE/pulumi/$EXOFORM_PULUMI_VERSION
 export EXOFORM_ROOT EXOFORM_CACHE EXOFORM_NODE_VERSION EXOFORM_PULUMI_VERSION
 
-# Node: the system's when it is >= 22, else the cached official Node 24 binary.
+# Node: the cached official Node 24 binary when there is one (the bootstrap fetches it only
+# when the system Node is older than 22), else the system's.
 if [ -x "$EXOFORM_NODE_DIR/bin/node" ]; then
   case ":$PATH:" in *":$EXOFORM_NODE_DIR/bin:"*) ;; *) PATH="$EXOFORM_NODE_DIR/bin:$PATH" ;; esac
 fi
-# Pulumi: a recent enough CLI on PATH wins, else the one built into the cache.
+# Pulumi: the CLI built into the cache when there is one (the bootstrap builds it only when no
+# recent enough pulumi is on PATH), else the one on PATH.
 if [ -x "$EXOFORM_PULUMI_DIR/bin/pulumi" ]; then
   case ":$PATH:" in *":$EXOFORM_PULUMI_DIR/bin:"*) ;; *) PATH="$EXOFORM_PULUMI_DIR/bin:$PATH" ;; esac
 fi
