@@ -27,11 +27,7 @@ export const logsCommand: Command = {
     const lines = logs.flatMap((l) =>
       logs.length > 1 ? [`==> ${l.name} (${l.path}) <==`, l.text] : [l.text],
     );
-    ctx.output.result(
-      "logs",
-      { stack: name, logs },
-      lines.map((l) => l.replace(/\n$/, "")),
-    );
+    ctx.output.result("logs", { stack: name, logs }, lines);
   },
 };
 
