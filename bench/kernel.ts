@@ -22,6 +22,7 @@ import {
   defaultKernelDir,
   readBootSoftware,
 } from "../image-builder";
+import { parsePingLine } from "../infra/health/ping";
 import { netnsCommand } from "../infra/local/netns";
 import { BOOTS, bootLine, BootTime, GUEST, Probe, summarize, timedBoot } from "./common";
 import { benchHttp, HttpBench } from "./http";
@@ -45,8 +46,11 @@ function firstEchoReply(netns: string): Probe {
     let buffered = "";
     ping.stdout.on("data", (d: Buffer) => {
       buffered += d.toString();
-      const m = /^\[(\d+\.\d+)\] \d+ bytes from/m.exec(buffered);
-      if (m) resolve(Number(m[1]) * 1000);
+      const reply = buffered
+        .split("\n")
+        .map(parsePingLine)
+        .find((l) => l.kind === "reply");
+      if (reply?.kind === "reply") resolve(reply.atEpochMs);
     });
     ping.on("close", () => reject(new Error("ping exited before an echo reply")));
   });
