@@ -29,8 +29,7 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_HOME=${PULUMI_HOME:-$EXOFORM_CACHE/pulumi-home}
 export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$EXOFORM_ROOT/.exoform/state}
 if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-  # Only good enough for the local stack, which holds no secrets; the CLI refuses to deploy
-  # a cloud target while this default is in use.
+  # Only good enough for the local stack, which holds no secrets. Cloud stacks hold tokens:
+  # set your own passphrase for them (README).
   export PULUMI_CONFIG_PASSPHRASE=exoform-local-only
-  export EXOFORM_DEFAULT_PASSPHRASE=1
 fi
