@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs/promises";
 import { z } from "zod";
+import { parseIpv4, sameSubnet } from "../lib/ipv4";
 import { bodyBudget } from "./config-block";
 import { ConfigProblem, ImageConfigError } from "./errors";
 
@@ -25,10 +26,6 @@ const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)"; // 0–255, no leading 
 const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
 const CIDR = new RegExp(`^(${OCTET}(?:\\.${OCTET}){3})/(3[0-2]|[12]?\\d)$`);
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
-function ipv4ToInt(text: string): number {
-  return text.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
-}
 
 /** Why `ip` cannot be a host address on its /prefix subnet, or undefined when it can. */
 function hostAddressProblem(ip: number, prefix: number): string | undefined {
@@ -65,7 +62,7 @@ const StaticNetworkSchema = z
     // The format checks above do not stop parsing: judge only well-formed values here.
     if (!CIDR.test(net.address) || (net.gateway !== undefined && !IPV4.test(net.gateway))) return;
     const [addressText, prefixText] = net.address.split("/");
-    const address = ipv4ToInt(addressText);
+    const address = parseIpv4(addressText);
     const prefix = Number(prefixText);
     if (prefix === 0) {
       ctx.addIssue({
@@ -83,14 +80,12 @@ const StaticNetworkSchema = z
         message: `${net.address} ${addressProblem}`,
       });
     if (net.gateway === undefined) return;
-    const gateway = ipv4ToInt(net.gateway);
-    const mask = prefix === 32 ? 0xffffffff : ~(2 ** (32 - prefix) - 1);
-    const problem =
-      ((gateway ^ address) & mask) !== 0
-        ? `is not on the subnet of ${net.address}`
-        : gateway === address
-          ? "is the address itself"
-          : hostAddressProblem(gateway, prefix);
+    const gateway = parseIpv4(net.gateway);
+    const problem = !sameSubnet(gateway, address, prefix)
+      ? `is not on the subnet of ${net.address}`
+      : gateway === address
+        ? "is the address itself"
+        : hostAddressProblem(gateway, prefix);
     if (problem)
       ctx.addIssue({ code: "custom", path: ["gateway"], message: `${net.gateway} ${problem}` });
   });

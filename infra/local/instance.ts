@@ -14,6 +14,7 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { formatIpv4, parseIpv4, prefixToMask } from "../../lib/ipv4";
 import { freeLocalPort, isQemuRunning, launchQemu, QemuOptions, stopQemu } from "./qemu";
 import { createNetns, removeNetns } from "./netns";
 
@@ -170,12 +171,11 @@ export function linkAddresses(guest: GuestNetwork): { guest: string; hostCidr: s
   const [address, prefixText] = guest.address.split("/");
   const prefix = Number(prefixText);
   if (guest.gateway) return { guest: address, hostCidr: `${guest.gateway}/${prefix}` };
-  const ip = ipToInt(address);
-  const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
-  const network = (ip & mask) >>> 0;
+  const ip = parseIpv4(address);
+  const network = (ip & prefixToMask(prefix)) >>> 0;
   const firstHost = network + 1;
   const host = firstHost === ip ? firstHost + 1 : firstHost;
-  return { guest: address, hostCidr: `${intToIp(host)}/${prefix}` };
+  return { guest: address, hostCidr: `${formatIpv4(host)}/${prefix}` };
 }
 
 /** A stable MAC in QEMU's 52:54:00 range, derived from the instance id. Pure. */
@@ -188,12 +188,4 @@ export function macFor(id: string): string {
 
 function baseUrl(host: string, port: number): string {
   return port === 80 ? `http://${host}` : `http://${host}:${port}`;
-}
-
-function ipToInt(ip: string): number {
-  return ip.split(".").reduce((acc, part) => ((acc << 8) | Number(part)) >>> 0, 0);
-}
-
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join(".");
 }

@@ -10,6 +10,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { formatIpv4, prefixToMask as prefixBits } from "../../lib/ipv4";
 
 const execFileAsync = promisify(execFile);
 
@@ -159,6 +160,5 @@ export async function removeNetns(o: Pick<NetnsOptions, "name" | "dir">): Promis
 
 /** 24 → "255.255.255.0". Pure. */
 export function prefixToMask(prefix: number): string {
-  const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (mask >>> s) & 0xff).join(".");
+  return formatIpv4(prefixBits(prefix));
 }
