@@ -4,7 +4,8 @@
  */
 import * as zlib from "node:zlib";
 
-const ZLIB_LEVEL = 9;
+/** The deflate level of every compressed image format we write (gzip, stream-optimized VMDK). */
+export const ZLIB_LEVEL = 9;
 /**
  * 1F 8B: magic; 08: deflate; 00: flags (no name, comment or extra field); 00000000: mtime 0;
  * 02: XFL, maximum compression (level 9); FF: OS unknown, whatever the build host.

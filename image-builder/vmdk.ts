@@ -15,6 +15,7 @@
  */
 import * as zlib from "node:zlib";
 import { SECTOR_BYTES } from "./disk";
+import { ZLIB_LEVEL } from "./gzip";
 
 const GRAIN_SECTORS = 128; // 64 KiB grains, as VMware and qemu write them
 const GRAIN_BYTES = GRAIN_SECTORS * SECTOR_BYTES;
@@ -28,7 +29,6 @@ const FLAG_NEWLINE_TEST = 1 << 0;
 const FLAG_COMPRESSED = 1 << 16;
 const FLAG_MARKERS = 1 << 17;
 const COMPRESSION_DEFLATE = 1;
-const ZLIB_LEVEL = 9;
 
 enum Marker {
   EndOfStream = 0,
