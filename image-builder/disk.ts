@@ -15,8 +15,8 @@ export const CONFIG_LBA = 40;
 export const KERNEL_MAX_SECTORS = 32;
 export const PARTITION_FIRST_LBA = 2048;
 export const PARTITION_TYPE = 0xda; // "non-FS data"
-const PARTITION_TABLE_OFFSET = 446;
-const BOOT_SIGNATURE_OFFSET = 510;
+export const PARTITION_TABLE_OFFSET = 446;
+export const BOOT_SIGNATURE_OFFSET = 510;
 /** Byte offset of the build id on the disk: zero it to get the image id's canonical form. */
 export const BUILD_ID_DISK_OFFSET = CONFIG_LBA * SECTOR_BYTES + BUILD_ID_OFFSET_IN_BLOCK;
 

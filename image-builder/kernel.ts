@@ -9,7 +9,14 @@ import * as path from "node:path";
 import { z } from "zod";
 import type { EventSink } from "../lib/events";
 import { CONFIG_BLOCK_BYTES } from "./config-block";
-import { BootSoftware, CONFIG_LBA, KERNEL_MAX_SECTORS, SECTOR_BYTES } from "./disk";
+import {
+  BOOT_SIGNATURE_OFFSET,
+  BootSoftware,
+  CONFIG_LBA,
+  KERNEL_MAX_SECTORS,
+  PARTITION_TABLE_OFFSET,
+  SECTOR_BYTES,
+} from "./disk";
 import { ImageBuildError } from "./errors";
 
 /** Versions of what produced the bits, for the manifest. */
@@ -162,9 +169,12 @@ export async function readBootSoftware(
   }
   const info = parsed.data;
   if (mbr.length !== SECTOR_BYTES) throw breach(`mbr.bin is ${mbr.length} bytes, not 512`);
-  if (mbr.subarray(446, 510).some((b) => b !== 0))
-    throw breach("mbr.bin has non-zero bytes in the partition table (446–509)");
-  if (mbr[510] !== 0x55 || mbr[511] !== 0xaa) throw breach("mbr.bin does not end in 55 AA");
+  if (mbr.subarray(PARTITION_TABLE_OFFSET, BOOT_SIGNATURE_OFFSET).some((b) => b !== 0))
+    throw breach(
+      `mbr.bin has non-zero bytes in the partition table (${PARTITION_TABLE_OFFSET}–${BOOT_SIGNATURE_OFFSET - 1})`,
+    );
+  if (mbr[BOOT_SIGNATURE_OFFSET] !== 0x55 || mbr[BOOT_SIGNATURE_OFFSET + 1] !== 0xaa)
+    throw breach("mbr.bin does not end in 55 AA");
   if (kernel.length !== info.kernelSectors * SECTOR_BYTES) {
     throw breach(
       `kernel.bin is ${kernel.length} bytes, boot-software.json says ${info.kernelSectors} sectors`,
