@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { formatIpv4, prefixToMask as prefixBits } from "../../lib/ipv4";
+import { pidOfWriter } from "./pidfile";
 
 const execFileAsync = promisify(execFile);
 
@@ -116,14 +117,7 @@ export async function startDnsmasq(
 /** The pid of the namespace's dnsmasq if it is alive and is the one that wrote the pidfile. */
 function dnsmasqPid(dir: string): number | undefined {
   const { pidFile } = dnsmasqFiles(dir);
-  try {
-    const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
-    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`--pid-file=${pidFile}`)
-      ? pid
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  return pidOfWriter(pidFile, `--pid-file=${pidFile}`);
 }
 
 async function stopDnsmasq(dir: string): Promise<void> {

@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { promisify } from "node:util";
 import { netnsCommand, TAP_DEVICE } from "./netns";
+import { pidOfWriter } from "./pidfile";
 
 const execFileAsync = promisify(execFile);
 
@@ -110,16 +111,8 @@ export async function launchQemu(o: QemuOptions): Promise<{ pid: number }> {
 
 /** The pid in `pidFile` if that process is alive and is the QEMU that wrote it. */
 function runningPid(pidFile: string): number | undefined {
-  let pid: number;
-  let cmdline: string;
-  try {
-    pid = Number(fs.readFileSync(pidFile, "utf8").trim());
-    cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // A recycled pid belongs to some other process: QEMU's own command line names the pidfile.
-  return cmdline.split("\0").includes(pidFile) ? pid : undefined;
+  // QEMU's own command line names the pidfile (`-pidfile <path>`).
+  return pidOfWriter(pidFile, pidFile);
 }
 
 export function isQemuRunning(pidFile: string): boolean {
