@@ -9,10 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CommandError, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
 import {
-  exoformConfigFromPulumi,
-  parseStackConfig,
   StackConfig,
-  StackConfigError,
+  stackConfigFromPulumi,
   stackFileFor,
   targetNotImplemented,
 } from "../infra/config";
@@ -84,13 +82,11 @@ export async function existingStack(name: string): Promise<Stack | undefined> {
 export async function loadStackConfig(stack: Stack): Promise<StackConfig> {
   const all = await pulumiCall(() => stack.getAllConfig());
   const flat = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
-  let config: StackConfig;
-  try {
-    config = parseStackConfig(exoformConfigFromPulumi(flat), stackFileFor(stack.name));
-  } catch (e) {
-    if (e instanceof StackConfigError) throw new CliError(e.message, ExitCode.Config);
-    throw e;
-  }
+  const config = stackConfigFromPulumi(
+    stack.name,
+    flat,
+    (message) => new CliError(message, ExitCode.Config),
+  );
   const notImplemented = targetNotImplemented(stack.name, config.target);
   if (notImplemented) throw new CliError(notImplemented, ExitCode.Config);
   return config;

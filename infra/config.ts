@@ -96,6 +96,23 @@ export function parseStackConfig(
   );
 }
 
+/**
+ * The validated configuration of `stack` from Pulumi's flat config map; a StackConfigError
+ * becomes `toError(message)`, the error type of the caller (CLI or Pulumi program).
+ */
+export function stackConfigFromPulumi(
+  stack: string,
+  flat: Readonly<Record<string, unknown>>,
+  toError: (message: string) => Error,
+): StackConfig {
+  try {
+    return parseStackConfig(exoformConfigFromPulumi(flat), stackFileFor(stack));
+  } catch (e) {
+    if (e instanceof StackConfigError) throw toError(e.message);
+    throw e;
+  }
+}
+
 /** One line per problem: `exoform:<key>.<field>: <what is wrong>`. */
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string[] {
   return describeConfigIssue(issue, input).map(({ field, message }) =>

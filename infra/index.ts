@@ -4,14 +4,7 @@
  * new id, hence replaced instances), then hands over to the stack's target.
  */
 import * as pulumi from "@pulumi/pulumi";
-import {
-  exoformConfigFromPulumi,
-  parseStackConfig,
-  StackConfig,
-  StackConfigError,
-  stackFileFor,
-  targetNotImplemented,
-} from "./config";
+import { StackConfig, stackConfigFromPulumi, targetNotImplemented } from "./config";
 import { deployLocal } from "./local";
 import { programProjectDir } from "./state-dir";
 
@@ -32,13 +25,9 @@ export = async (): Promise<Record<string, unknown>> => {
 };
 
 function loadStackConfig(stack: string): StackConfig {
-  try {
-    return parseStackConfig(
-      exoformConfigFromPulumi(pulumi.runtime.allConfig()),
-      stackFileFor(stack),
-    );
-  } catch (e) {
-    if (e instanceof StackConfigError) throw new pulumi.RunError(e.message);
-    throw e;
-  }
+  return stackConfigFromPulumi(
+    stack,
+    pulumi.runtime.allConfig(),
+    (message) => new pulumi.RunError(message),
+  );
 }
