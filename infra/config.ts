@@ -46,6 +46,8 @@ export const StackConfigSchema = z
   })
   .strict();
 export type StackConfig = z.infer<typeof StackConfigSchema>;
+/** The settings every target shares: image, instance count, health thresholds. */
+export type CommonStackConfig = Pick<StackConfig, "image" | "instances" | "health">;
 
 /** A stack configuration that does not validate; the message names the file and every field. */
 export class StackConfigError extends Error {
