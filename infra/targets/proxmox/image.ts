@@ -2,8 +2,9 @@
  * The image on Proxmox VE: the raw (or VMDK) disk uploaded to a file-based storage as
  * `content=import` (`POST /nodes/{node}/storage/{storage}/upload`, pve-storage
  * `API2/Storage/Status.pm`), verified by PVE against its SHA-256 in the `imgcopy` task. VMs are
- * created from it with `import-from` (vm.ts); their configs name it in their description
- * (`exoform-image: <volid>`) so that the image is deleted only when no VM was made from it.
+ * created from it with `import-from` (vm.ts), which copies it: no VM config refers to the
+ * volume afterwards, so each VM carries the tag `exoform-img-<image id>` and the image is deleted
+ * only when no VM with that tag exists.
  */
 import * as fs from "node:fs";
 import { z } from "zod";
@@ -40,8 +41,23 @@ export interface ImportedImage {
 const VersionSchema = z.looseObject({ version: z.string(), release: z.string().optional() });
 const StorageStatusSchema = z.looseObject({ content: z.string(), type: z.string().optional() });
 const StorageContentSchema = z.array(z.looseObject({ volid: z.string() }));
-/** What the description of a VM made from an image says: one line `exoform-image: <volid>`. */
-export const IMAGE_MARKER = "exoform-image:";
+/** The tag of every VM made from image `imageId`. Pure. */
+export function imageTag(imageId: string): string {
+  return `exoform-img-${imageId}`;
+}
+
+/**
+ * The `tags` of a new VM (a pve-tag-list, `;`-separated; pve-common `JSONSchema.pm`): `exoform`
+ * and its image's tag. Pure.
+ */
+export function vmTags(imageId: string): string {
+  return `exoform;${imageTag(imageId)}`;
+}
+
+/** The tags of a VM config's `tags` value (PVE accepts `;`, `,` and spaces between them). Pure. */
+export function parseTags(tags: string | undefined): string[] {
+  return (tags ?? "").split(/[;,\s]+/).filter(Boolean);
+}
 
 /** Fails with a clear message when the cluster is older than PVE 8.4 (no raw/vmdk imports). */
 export async function assertImportCapableVersion(session: PveSession): Promise<string> {
@@ -195,33 +211,28 @@ async function uploadFile(
   return answer.data.data;
 }
 
-/** VM descriptions that name `volid` (see IMAGE_MARKER), by VMID. */
+/** The VMIDs of VMs on `node` made from image `imageId` (tagged with its imageTag). */
 export async function vmsMadeFrom(
   session: PveSession,
   node: string,
-  volid: string,
+  imageId: string,
 ): Promise<number[]> {
   const vms = await session.call(`list VMs on ${node}`, VmListSchema, (api) =>
     api.nodes.$(node).qemu.$get(),
   );
   const users: number[] = [];
   for (const vm of vms) {
-    const config = await session.call(`read VM ${vm.vmid}`, DescriptionSchema, (api) =>
-      api.nodes.$(node).qemu.$(Number(vm.vmid)).config.$get(),
-    );
-    if (descriptionImage(config.description) === volid) users.push(Number(vm.vmid));
+    const vmid = Number(vm.vmid);
+    const config = await session
+      .call(`read VM ${vmid}`, TagsSchema, (api) => api.nodes.$(node).qemu.$(vmid).config.$get())
+      .catch(() => undefined); // destroyed meanwhile
+    if (parseTags(config?.tags).includes(imageTag(imageId))) users.push(vmid);
   }
   return users;
 }
 
 const VmListSchema = z.array(z.looseObject({ vmid: z.union([z.number(), z.string()]) }));
-const DescriptionSchema = z.looseObject({ description: z.string().optional() });
-
-/** The volid a VM description names (`exoform-image: <volid>` line), if any. Pure. */
-export function descriptionImage(description: string | undefined): string | undefined {
-  const line = (description ?? "").split("\n").find((l) => l.startsWith(IMAGE_MARKER));
-  return line?.slice(IMAGE_MARKER.length).trim() || undefined;
-}
+const TagsSchema = z.looseObject({ tags: z.string().optional() });
 
 /**
  * Deletes the image volume unless a VM made from it still exists (another stack deployed the
@@ -229,9 +240,9 @@ export function descriptionImage(description: string | undefined): string | unde
  */
 export async function deleteImageIfUnused(
   session: PveSession,
-  req: { node: string; storage: string; volid: string; taskTimeoutMs: number },
+  req: { node: string; storage: string; volid: string; imageId: string; taskTimeoutMs: number },
 ): Promise<"deleted" | "gone" | { keptFor: number[] }> {
-  const users = await vmsMadeFrom(session, req.node, req.volid);
+  const users = await vmsMadeFrom(session, req.node, req.imageId);
   if (users.length > 0) return { keptFor: users };
   if (!(await importVolumes(session, req.node, req.storage)).includes(req.volid)) return "gone";
   const upid = await session.call(`delete ${req.volid}`, z.string().nullable(), (api) =>

@@ -13,7 +13,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { PveSession } from "./client";
 import { PveApiError } from "./errors";
-import { IMAGE_MARKER } from "./image";
+import { vmTags } from "./image";
 import {
   GuestAddressing,
   guestSerial,
@@ -41,7 +41,7 @@ export interface VmRequest {
   readonly node: string;
   /** `<stack>-<index>`: in the VM's name and messages. */
   readonly instance: string;
-  /** The image id (the description records it; a new id means a new VM). */
+  /** The image id (the VM is tagged with it; a new id means a new VM). */
   readonly imageId: string;
   /** The imported image, `<storage>:import/<file>`. */
   readonly volid: string;
@@ -134,8 +134,7 @@ export function createParameters(p: {
     net0: `virtio=${p.mac},bridge=${p.req.bridge}`,
     serial0: "socket",
     smbios1: p.smbios1,
-    tags: "exoform",
-    description: `exoform instance ${p.req.instance}\n${IMAGE_MARKER} ${p.req.volid}\nexoform-build: ${p.req.imageId}`,
+    tags: vmTags(p.req.imageId),
   };
 }
 
@@ -146,7 +145,6 @@ const VmConfigSchema = z.looseObject({
   name: z.string().optional(),
   smbios1: z.string().optional(),
   lock: z.string().optional(),
-  description: z.string().optional(),
 });
 type VmConfig = z.infer<typeof VmConfigSchema>;
 const VmStatusSchema = z.looseObject({ status: z.string() });

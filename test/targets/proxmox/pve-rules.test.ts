@@ -26,7 +26,7 @@ import {
   pickPoolAddress,
   vmNameFor,
 } from "../../../infra/targets/proxmox/vm";
-import { descriptionImage } from "../../../infra/targets/proxmox/image";
+import { imageTag, parseTags } from "../../../infra/targets/proxmox/image";
 
 const ID = "a".repeat(64);
 
@@ -212,7 +212,7 @@ describe("VM helpers", () => {
     );
   });
 
-  test("create parameters: import-from, boot order, serial socket, SeaBIOS, smbios1, description marker", () => {
+  test("create parameters: import-from, boot order, serial socket, SeaBIOS, smbios1, image tag", () => {
     const params = createParameters({
       vmid: 104,
       name: "exo-s-0-00000000",
@@ -241,6 +241,8 @@ describe("VM helpers", () => {
       memory: 16,
       smbios1: "serial=ZXhvOm5ldD1kaGNw,base64=1",
     });
-    expect(descriptionImage(String(params.description))).toBe(`local:import/exoform-${ID}.raw`);
+    expect(parseTags(String(params.tags))).toEqual(["exoform", imageTag(ID)]);
+    // PVE may store tags with other separators; they parse the same.
+    expect(parseTags(`exoform ${imageTag(ID)}`)).toEqual(["exoform", imageTag(ID)]);
   });
 });
