@@ -64,13 +64,16 @@ export function connectOptionsFor(setting: PveTls): tls.ConnectionOptions {
 /**
  * An undici Agent (undici 6, the one proxmox-api's fetch uses) that connects as `setting` says.
  * For a pin, the TLS handshake accepts any chain and the connector then refuses a socket whose
- * certificate is not the pinned one, before any request (and the token) is written to it.
+ * certificate is not the pinned one, before any request (and the token) is written to it;
+ * every connection does a full handshake.
  */
 export function pveDispatcher(setting: PveTls): import("undici").Dispatcher {
   const undici = require("undici") as typeof import("undici");
   const options = connectOptionsFor(setting);
   if (setting.mode !== "fingerprint") return new undici.Agent({ connect: options });
-  const base = undici.buildConnector(options);
+  // No TLS session resumption: a resumed session may not carry the peer certificate, and every
+  // connection must show the pinned one.
+  const base = undici.buildConnector({ ...options, maxCachedSessions: 0 });
   const connect: import("undici").buildConnector.connector = (opts, callback) =>
     base(opts, (err, socket) => {
       if (err || !socket) return callback(err ?? new Error("no socket"), null);
