@@ -42,7 +42,8 @@ export function netnsCommand(name: string, argv: readonly string[]): string[] {
   return ["ip", "netns", "exec", name, ...argv];
 }
 
-async function run(argv: readonly string[]): Promise<string> {
+/** Runs a command (program first); resolves with its stdout, or fails with its stderr. */
+export async function run(argv: readonly string[]): Promise<string> {
   const [file, ...args] = argv;
   try {
     return (await execFileAsync(file, args, { timeout: 30_000 })).stdout;
