@@ -19,7 +19,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import proxmoxApi, { Proxmox } from "proxmox-api";
 import { buildKernel, configBlock, writeDisk } from "../../helpers/kernel-image";
-import { describeAsRoot } from "../../helpers/needs-root";
+import { describeAsRoot } from "../../helpers/privilege";
 import { ProxmoxEmulator } from "./emulator";
 
 const execFileAsync = promisify(execFile);

@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { netnsCommand, prefixToMask, removeNetns, run } from "../../../infra/local/netns";
+import { netnsCommand, prefixToMask, removeNetns, run } from "../../../infra/targets/local/netns";
 
 export interface BridgeNetworkOptions {
   /** Namespace to create (must not exist yet): `exo-pve-<hex>`. */
@@ -61,7 +61,7 @@ export async function createBridgeNetwork(o: BridgeNetworkOptions): Promise<Brid
     await ip(net.netns, "link", "set", net.bridge, "up");
     const [gateway, prefix] = net.hostCidr.split("/");
     const files = dnsmasqFiles(o.dir);
-    // As infra/local/netns.ts dnsmasqCommand, but a pool for every VM on the bridge.
+    // As infra/targets/local/netns.ts dnsmasqCommand, but a pool for every VM on the bridge.
     await run(
       netnsCommand(net.netns, [
         "dnsmasq",
@@ -121,7 +121,7 @@ export function leasedAddress(net: BridgeNetwork, mac: string): string | undefin
 
 /**
  * Stops dnsmasq, kills what still runs in the namespace and deletes it; safe to repeat. The
- * dnsmasq files are named as infra/local/netns.ts names them, so its removeNetns stops ours.
+ * dnsmasq files are named as infra/targets/local/netns.ts names them, so its removeNetns stops ours.
  */
 export async function removeBridgeNetwork(net: Pick<BridgeNetwork, "netns" | "dir">) {
   await removeNetns({ name: net.netns, dir: net.dir });

@@ -7,8 +7,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { run } from "../../../infra/local/netns";
-import { isQemuRunning, launchQemu, stopQemu } from "../../../infra/local/qemu";
+import { run } from "../../../infra/targets/local/netns";
+import { isQemuRunning, launchQemu, stopQemu } from "../../../infra/targets/local/qemu";
 import { die, paramError } from "./errors";
 import { MultipartUpload } from "./multipart";
 import { addTap, BridgeNetwork, leasedAddress, removeTap } from "./network";
