@@ -18,6 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import proxmoxApi, { Proxmox } from "proxmox-api";
+import { WebSocket } from "undici";
 import { buildKernel, configBlock, writeDisk } from "../../helpers/kernel-image";
 import { describeAsRoot } from "../../helpers/privilege";
 import { ProxmoxEmulator } from "./emulator";
@@ -392,6 +393,40 @@ describeAsRoot("Proxmox emulator: VMs booted in QEMU", () => {
     ).stdout;
   }
 
+  /** termproxy + vncwebsocket as the target uses them; collects what the console shows. */
+  async function openConsole(vmid: number) {
+    const proxy = await api.nodes.$("pve").qemu.$(vmid).termproxy.$post({ serial: "serial0" });
+    const query = new URLSearchParams({ port: String(proxy.port), vncticket: proxy.ticket });
+    const ws = new WebSocket(
+      `wss://127.0.0.1:${pve.port}/api2/json/nodes/pve/qemu/${vmid}/vncwebsocket?${query}`,
+      {
+        protocols: ["binary"],
+        dispatcher: pve.dispatcher,
+        headers: { authorization: `PVEAPIToken=${pve.token.id}=${pve.token.secret}` },
+      },
+    );
+    ws.binaryType = "arraybuffer";
+    let text = "";
+    ws.addEventListener("open", () => ws.send(`${proxy.user}:${proxy.ticket}\n`));
+    ws.addEventListener(
+      "message",
+      (e) => (text += Buffer.from(e.data as ArrayBuffer).toString("latin1")),
+    );
+    return {
+      upid: proxy.upid as string,
+      until: async (re: RegExp, ms = 60_000) => {
+        for (
+          const end = Date.now() + ms;
+          Date.now() < end;
+          await new Promise((r) => setTimeout(r, 100))
+        )
+          if (re.test(text)) return text;
+        throw new Error(`console of VM ${vmid} never showed ${re}; it showed:\n${text}`);
+      },
+      close: () => ws.close(),
+    };
+  }
+
   async function waitHealthy(vmid: number, address: () => string | undefined): Promise<string> {
     for (const end = Date.now() + 90_000; Date.now() < end;) {
       const ip = address();
@@ -428,6 +463,8 @@ describeAsRoot("Proxmox emulator: VMs booted in QEMU", () => {
     for (const upid of creates) expect((await waitTask(api, "pve", upid)).exitstatus).toBe("OK");
     const start = await api.nodes.$("pve").qemu.$(100).status.start.$post();
     expect((await waitTask(api, "pve", start)).exitstatus).toBe("OK");
+    // Right after the start task the console is early enough for the boot log.
+    const console100 = await openConsole(100);
 
     const [staticIp, dhcpIp] = await Promise.all([
       waitHealthy(100, () => "10.0.2.50"),
@@ -436,6 +473,20 @@ describeAsRoot("Proxmox emulator: VMs booted in QEMU", () => {
     expect(staticIp).toBe("10.0.2.50");
     expect(dhcpIp).toMatch(/^10\.0\.2\.1\d\d$/);
     expect(pve.serialLog(100)).toContain("exo: config smbios");
+    const seen = await console100.until(/exo: ip 10\.0\.2\.50\/24 gw 10\.0\.2\.2 via static/);
+    expect(seen.startsWith("OK")).toBe(true);
+    expect(seen).toContain(`exo: kernel ${imageId}`);
+    console100.close();
+    expect((await waitTask(api, "pve", console100.upid)).exitstatus).toBe("OK");
+
+    // A ticket is good for its own port only.
+    const proxy = await api.nodes.$("pve").qemu.$(101).termproxy.$post({ serial: "serial0" });
+    await expect(
+      api.nodes
+        .$("pve")
+        .qemu.$(101)
+        .vncwebsocket.$get({ port: proxy.port + 1, vncticket: proxy.ticket }),
+    ).rejects.toThrow(/500 permission denied - invalid vnc ticket/);
     const status = await api.nodes.$("pve").qemu.$(100).status.current.$get();
     expect(status).toMatchObject({ status: "running", vmid: 100 });
 

@@ -21,6 +21,7 @@ import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { Agent } from "undici";
 import { httpError, paramError, PveError } from "./errors";
 import { multipartBoundary, MultipartUpload, parseMultipartUpload } from "./multipart";
@@ -139,6 +140,7 @@ export class ProxmoxEmulator {
         o.authFailureDelayMs ?? 3000,
       );
       server.on("request", (req, res) => void emulator.serve(req, res));
+      server.on("upgrade", (req, socket) => void emulator.upgrade(req, socket as Duplex));
       return emulator;
     } catch (e) {
       if (network) await removeBridgeNetwork(network);
@@ -167,9 +169,14 @@ export class ProxmoxEmulator {
    * option and for uploads with FormData (cloud-facts §4: an undici Agent as `dispatcher`).
    */
   trustingFetch(): typeof fetch {
-    const dispatcher = this.agent;
+    const dispatcher = this.dispatcher;
     // undici 6 (proxmox-api's) Agent in Node 24's fetch: compatible at run time, not in the types
     return (url, init) => fetch(url, { ...init, dispatcher } as unknown as RequestInit);
+  }
+
+  /** An undici dispatcher trusting this run's certificate (for undici's WebSocket, say). */
+  get dispatcher(): Agent {
+    return this.agent;
   }
 
   /** The address dnsmasq leased to VM `vmid`'s net0 (DHCP guests), if any yet. */
@@ -208,10 +215,16 @@ export class ProxmoxEmulator {
 
   /** Stops every VM, the network, the server; removes every file. Safe to repeat. */
   async stop(): Promise<void> {
+    this.pve.consoles.closeAll(); // upgraded sockets are no longer the server's connections
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
     await this.agent.close();
-    await Promise.race([this.pve.tasks.settle(), new Promise((r) => setTimeout(r, 10_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.pve.tasks.settle(),
+      new Promise((r) => (timer = setTimeout(r, 10_000))),
+    ]);
+    clearTimeout(timer);
     await this.pve.haltAll();
     if (this.network) await removeBridgeNetwork(this.network);
     fs.rmSync(this.dir, { recursive: true, force: true });
@@ -298,6 +311,51 @@ export class ProxmoxEmulator {
           ? e
           : new PveError(500, `${(e as Error).message.replace(/\n*$/, "\n")}`);
       this.send(res, record, err);
+    }
+  }
+
+  /**
+   * A WebSocket upgrade (pve-http-server `AnyEvent.pm` websocket_proxy): only `vncwebsocket`,
+   * authenticated, validated and its ticket checked like the plain call; then the console.
+   */
+  private async upgrade(req: IncomingMessage, socket: Duplex): Promise<void> {
+    const url = new URL(req.url ?? "/", "https://pve");
+    const record: RecordedRequest = {
+      method: "GET",
+      path: url.pathname.slice(API_PREFIX.length),
+      params: {},
+      status: 0,
+    };
+    this.requests.push(record);
+    const refuse = (status: number, message: string) => {
+      record.status = status;
+      socket.end(`HTTP/1.1 ${status} ${message.split("\n")[0]}\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const user = this.authenticate(req.headers.authorization);
+    if (!user) {
+      await sleep(this.authFailureDelayMs);
+      return refuse(401, "authentication failure");
+    }
+    const segments = record.path.split("/").slice(1).map(decodeURIComponent);
+    const match = matchTemplate(segments);
+    if (req.method !== "GET" || match?.template !== "/nodes/{node}/qemu/{vmid}/vncwebsocket") {
+      record.schemaErrors = { _root: `no websocket on ${req.method} ${record.path}` };
+      return refuse(501, "no such uri");
+    }
+    record.template = match.template;
+    Object.assign(record.params, Object.fromEntries(url.searchParams), match.params);
+    const errors = validateRequest("GET", match.template, record.params);
+    if (Object.keys(errors).length > 0) {
+      record.schemaErrors = errors;
+      return refuse(400, "Parameter verification failed.");
+    }
+    try {
+      this.pve.checkConsoleTicket(record.params);
+      const target = this.pve.consoleTarget(Number(record.params.vmid));
+      record.status = 101;
+      this.pve.consoles.attach(req, socket, Number(record.params.port), target);
+    } catch (e) {
+      refuse(e instanceof PveError ? e.status : 500, (e as Error).message);
     }
   }
 

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { run } from "../../../infra/targets/local/netns";
 import { isQemuRunning, launchQemu, stopQemu } from "../../../infra/targets/local/qemu";
+import { SerialConsoles } from "./console";
 import { die, paramError } from "./errors";
 import { MultipartUpload } from "./multipart";
 import { addTap, BridgeNetwork, leasedAddress, removeTap } from "./network";
@@ -79,11 +80,13 @@ function formatSize(bytes: number): string {
 
 export class PveNode {
   readonly tasks: TaskRunner;
+  readonly consoles: SerialConsoles;
   readonly vms = new Map<number, Vm>();
   private readonly handlers: Record<string, Handler>;
 
   constructor(readonly o: NodeOptions) {
     this.tasks = new TaskRunner(o.node);
+    this.consoles = new SerialConsoles(this.tasks);
     for (const id of Object.keys(o.storages))
       fs.mkdirSync(this.storageDir(id), { recursive: true });
     fs.mkdirSync(path.join(o.dir, "vms"), { recursive: true });
@@ -105,6 +108,10 @@ export class PveNode {
       "GET /nodes/{node}/qemu/{vmid}/status/current": (c) => this.vmStatus(this.vm(c.params.vmid)),
       "POST /nodes/{node}/qemu/{vmid}/status/start": (c) => this.startVm(c),
       "POST /nodes/{node}/qemu/{vmid}/status/stop": (c) => this.stopVm(c),
+      "POST /nodes/{node}/qemu/{vmid}/termproxy": (c) =>
+        this.consoles.open(this.vm(c.params.vmid).vmid, c.user),
+      // Without `Upgrade: websocket` the call only checks the ticket (emulator.ts upgrades).
+      "GET /nodes/{node}/qemu/{vmid}/vncwebsocket": (c) => this.checkConsoleTicket(c.params),
       "GET /nodes/{node}/tasks/{upid}/status": (c) => this.tasks.status(c.params.upid),
       "GET /nodes/{node}/tasks/{upid}/log": (c) =>
         this.tasks.log(c.params.upid, Number(c.params.start ?? 0), Number(c.params.limit ?? 50)),
@@ -660,6 +667,20 @@ export class PveNode {
     });
   }
 
+  /** vncwebsocket's ticket check; `{port}` when the ticket is good (qemu-server Qemu.pm). */
+  checkConsoleTicket(params: Record<string, string>) {
+    const vm = this.vm(params.vmid);
+    const error = this.consoles.check(vm.vmid, Number(params.port), params.vncticket);
+    if (error) throw die(error);
+    return { port: Number(params.port) };
+  }
+
+  /** What the serial console of `vmid` reads: whether QEMU runs, and its serial log. */
+  consoleTarget(vmid: number) {
+    const vm = this.vm(vmid);
+    return { vmid, running: () => this.isRunning(vm), serialLog: vm.files.serialLog };
+  }
+
   /** The address the node's dnsmasq leased to a VM's net0, if any. */
   leasedAddress(vmid: number): string | undefined {
     const vm = this.vms.get(vmid);
@@ -670,6 +691,7 @@ export class PveNode {
 
   /** Stops every VM (for the emulator's stop). */
   async haltAll(): Promise<void> {
+    this.consoles.closeAll();
     for (const vm of this.vms.values()) await this.halt(vm);
   }
 }
