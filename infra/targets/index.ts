@@ -5,14 +5,15 @@
  * paths of CommonJS modules, separated by `:`, each exporting `target`.
  */
 import { localTarget } from "./local";
+import { proxmoxTarget } from "./proxmox";
 import type { Target } from "./target";
 
 export type { Target } from "./target";
 
-const REGISTERED: readonly Target[] = [localTarget];
+const REGISTERED: readonly Target[] = [localTarget, proxmoxTarget];
 
 /** Targets that are planned but not implemented yet: the one place that says so. */
-const PLANNED: readonly string[] = ["digitalocean", "proxmox"];
+const PLANNED: readonly string[] = ["digitalocean"];
 
 /** Environment variable listing extra target modules (see the file comment). */
 export const TARGET_MODULES_ENV = "EXOFORM_TARGET_MODULES";

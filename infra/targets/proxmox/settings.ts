@@ -4,9 +4,11 @@
  * set with `pulumi config set --secret --path exoform:proxmox.tokenSecret <uuid>`, so it is
  * stored encrypted and handled as a Pulumi secret.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { z } from "zod";
 import { parseIpv4, sameSubnet } from "../../../lib/ipv4";
-import { normalizeFingerprint } from "./tls";
+import { normalizeFingerprint, PveTls } from "./tls";
 
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const CIDR =
@@ -132,6 +134,15 @@ export const ProxmoxSettingsSchema = z
     taskTimeoutSeconds: z.number().int().min(5).max(3600).default(600),
     /** Cost model: USD per VM per month (own hardware: 0, or your share of it). */
     monthlyCostUsdPerVm: z.number().nonnegative().default(0),
+    /**
+     * Run the health probes inside this network namespace (`ip netns exec`, needs root) instead
+     * of from this machine: for rigs whose VM bridge is only reachable there, such as the PVE
+     * emulator of exoform's tests. Absent (normal): probes go out from this machine.
+     */
+    probeNetns: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be a network namespace name")
+      .optional(),
   })
   .strict();
 
@@ -151,4 +162,37 @@ export function settingsProblemsFor(settings: ProxmoxSettings, instances: number
     : [
         `exoform:proxmox.addressing.pool: has ${have} address(es); ${instances} instance(s) need ${need} (each needs a second one for its blue/green replacement)`,
       ];
+}
+
+/** What the Proxmox target exports per instance in `extras` (no secret). */
+export const ProxmoxInstanceExtrasSchema = z.object({
+  vmid: z.number().int(),
+  node: z.string(),
+  /** The VM's unique name, `exo-<instance>-<8 hex>`. */
+  vmName: z.string(),
+  mac: z.string(),
+  /** The API the VM was created through. */
+  endpoint: z.string(),
+  tokenId: z.string(),
+  /** The stack's TLS setting (no secret in it), so that `exoform logs` can connect the same way. */
+  tls: TlsSchema.optional(),
+});
+export type ProxmoxInstanceExtras = z.infer<typeof ProxmoxInstanceExtrasSchema>;
+
+/**
+ * The TLS trust a `tls` setting asks for; a CA file is read now, relative to the project
+ * directory. Throws naming the stack file (`where`) and the field when it cannot be read.
+ */
+export function tlsFrom(tls: ProxmoxSettings["tls"], where: string, projectDir: string): PveTls {
+  if (!tls) return { mode: "system" };
+  if ("insecure" in tls) return { mode: "insecure" };
+  if ("fingerprint" in tls) return { mode: "fingerprint", sha256: tls.fingerprint };
+  const file = path.resolve(projectDir, tls.caFile);
+  try {
+    return { mode: "ca", caPem: fs.readFileSync(file, "utf8") };
+  } catch (e) {
+    throw new Error(
+      `${where}: exoform:proxmox.tls.caFile: cannot read ${file}: ${(e as Error).message}`,
+    );
+  }
 }
