@@ -15,158 +15,201 @@ import { PveConnection, PveSession } from "../../../infra/targets/proxmox/client
 import { deleteImageIfUnused, importImage } from "../../../infra/targets/proxmox/image";
 import { importFilenameFor } from "../../../infra/targets/proxmox/pve-rules";
 import { createVm, destroyVm, VmRequest, VmState } from "../../../infra/targets/proxmox/vm";
+import { learnAddressFromConsole, readConsoleFor } from "../../../infra/targets/proxmox/console";
 import { ProxmoxEmulator } from "../../emulators/proxmox/emulator";
 import { repoRoot } from "../../helpers/pulumi";
+import { describeAsRoot } from "../../helpers/privilege";
 
 jest.setTimeout(300_000);
 
-let pve: ProxmoxEmulator;
-let dir: string;
-let image: BuildResult;
-let session: PveSession;
-let volid: string;
+describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
+  let pve: ProxmoxEmulator;
+  let dir: string;
+  let image: BuildResult;
+  let session: PveSession;
+  let volid: string;
 
-const POOL = ["10.0.2.50/24", "10.0.2.51/24"];
+  const POOL = ["10.0.2.50/24", "10.0.2.51/24"];
 
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "exo-pve-vm-test-"));
-  image = await buildImage({ config: ImageConfigSchema.parse({}), outDir: dir });
-  pve = await ProxmoxEmulator.start({ authFailureDelayMs: 20 });
-  const connection: PveConnection = {
-    endpoint: pve.url,
-    tokenId: pve.token.id,
-    tokenSecret: pve.token.secret,
-    tls: { mode: "fingerprint", sha256: pve.cert.fingerprint256 },
-    // short, so that a stalled answer makes proxmox-api time out and repeat the POST
-    queryTimeoutMs: 3000,
-  };
-  session = new PveSession(connection);
-  const imported = await importImage(session, {
-    node: pve.node,
-    storage: "local",
-    file: image.raw.path,
-    filename: importFilenameFor(image.imageId, "raw"),
-    sha256: image.raw.sha256,
-    taskTimeoutMs: 60_000,
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "exo-pve-vm-test-"));
+    image = await buildImage({ config: ImageConfigSchema.parse({}), outDir: dir });
+    pve = await ProxmoxEmulator.start({ authFailureDelayMs: 20 });
+    const connection: PveConnection = {
+      endpoint: pve.url,
+      tokenId: pve.token.id,
+      tokenSecret: pve.token.secret,
+      tls: { mode: "fingerprint", sha256: pve.cert.fingerprint256 },
+      // short, so that a stalled answer makes proxmox-api time out and repeat the POST
+      queryTimeoutMs: 3000,
+    };
+    session = new PveSession(connection);
+    const imported = await importImage(session, {
+      node: pve.node,
+      storage: "local",
+      file: image.raw.path,
+      filename: importFilenameFor(image.imageId, "raw"),
+      sha256: image.raw.sha256,
+      taskTimeoutMs: 60_000,
+    });
+    volid = imported.volid;
   });
-  volid = imported.volid;
-});
 
-afterAll(async () => {
-  await session?.close();
-  await pve?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function request(): VmRequest {
-  return {
-    node: pve.node,
-    instance: "pvetest-0",
-    imageId: image.imageId,
-    volid,
-    diskStorage: "local-lvm",
-    bridge: "vmbr0",
-    memoryMb: 16,
-    addressing: { mode: "static", pool: POOL, gateway: "10.0.2.2", slot: 0, slots: 1 },
-    taskTimeoutMs: 60_000,
-    addressTimeoutMs: 60_000,
-  };
-}
-
-// Probes inside a namespace run in a child (`ip netns exec node dist/infra/health/in-netns.js`),
-// so the compiled health module is used (the bootstrap's tsc made it).
-const { checkHealth } = require(path.join(repoRoot, "dist", "infra", "health")) as typeof Health;
-
-async function healthOf(vm: VmState) {
-  return checkHealth({
-    instance: vm.name,
-    expectedBuild: image.imageId,
-    httpUrl: `http://${vm.address}/health`,
-    icmp: { address: vm.address },
-    startedAtEpochMs: vm.startedAtEpochMs,
-    thresholds: HealthThresholdsSchema.parse({ deadlineSeconds: 120 }),
-    netns: pve.network!.netns,
+  afterAll(async () => {
+    await session?.close();
+    await pve?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
-}
 
-test("create (with a lost answer), health, a replacement beside it, destroy, image delete", async () => {
-  const postsBefore = pve.requests.filter(
-    (r) => r.method === "POST" && r.template === "/nodes/{node}/qemu",
-  ).length;
-  // The create goes through, but its answer comes after proxmox-api's timeout: proxmox-api
-  // repeats the POST, which PVE refuses ("already exists"); the guard finds the VM by name.
-  pve.inject.stallNextResponse("POST", "/nodes/{node}/qemu", 5000);
-  const blue = await createVm(session, request(), () =>
-    Promise.reject(new Error("static: not called")),
-  );
-  const posts = pve.requests.filter(
-    (r) => r.method === "POST" && r.template === "/nodes/{node}/qemu",
-  );
-  expect(posts.length - postsBefore).toBe(2);
-  expect(posts.at(-1)!.status).toBe(500);
-  expect(pve.leftovers().vms).toEqual([blue.vmid]);
-  expect(blue.address).toBe("10.0.2.50");
-  expect(blue.name).toMatch(/^exo-pvetest-0-[0-9a-f]{8}$/);
+  function request(): VmRequest {
+    return {
+      node: pve.node,
+      instance: "pvetest-0",
+      imageId: image.imageId,
+      volid,
+      diskStorage: "local-lvm",
+      bridge: "vmbr0",
+      memoryMb: 16,
+      addressing: { mode: "static", pool: POOL, gateway: "10.0.2.2", slot: 0, slots: 1 },
+      taskTimeoutMs: 60_000,
+      addressTimeoutMs: 60_000,
+    };
+  }
 
-  const blueHealth = await healthOf(blue);
-  expect(blueHealth.failures).toEqual([]);
-  expect(blueHealth).toMatchObject({ healthy: true, http: { build: image.imageId } });
+  // Probes inside a namespace run in a child (`ip netns exec node dist/infra/health/in-netns.js`),
+  // so the compiled health module is used (the bootstrap's tsc made it).
+  const { checkHealth } = require(path.join(repoRoot, "dist", "infra", "health")) as typeof Health;
 
-  // A replacement starts beside it, on the other address of the instance's share.
-  const green = await createVm(session, request(), () =>
-    Promise.reject(new Error("static: not called")),
-  );
-  expect(green.address).toBe("10.0.2.51");
-  expect(green.vmid).not.toBe(blue.vmid);
-  expect((await healthOf(green)).healthy).toBe(true);
+  async function healthOf(vm: VmState) {
+    return checkHealth({
+      instance: vm.name,
+      expectedBuild: image.imageId,
+      httpUrl: `http://${vm.address}/health`,
+      icmp: { address: vm.address },
+      startedAtEpochMs: vm.startedAtEpochMs,
+      thresholds: HealthThresholdsSchema.parse({ deadlineSeconds: 120 }),
+      netns: pve.network!.netns,
+    });
+  }
 
-  // With no free address left in the share, a third create says so and leaves nothing behind.
-  await expect(
-    createVm(session, request(), () => Promise.reject(new Error("unused"))),
-  ).rejects.toThrow(/no free address for instance 0 .*10\.0\.2\.50\/24, 10\.0\.2\.51\/24/);
+  test("create (with a lost answer), health, a replacement beside it, destroy, image delete", async () => {
+    const postsBefore = pve.requests.filter(
+      (r) => r.method === "POST" && r.template === "/nodes/{node}/qemu",
+    ).length;
+    // The create goes through, but its answer comes after proxmox-api's timeout: proxmox-api
+    // repeats the POST, which PVE refuses ("already exists"); the guard finds the VM by name.
+    pve.inject.stallNextResponse("POST", "/nodes/{node}/qemu", 5000);
+    const blue = await createVm(session, request(), () =>
+      Promise.reject(new Error("static: not called")),
+    );
+    const posts = pve.requests.filter(
+      (r) => r.method === "POST" && r.template === "/nodes/{node}/qemu",
+    );
+    expect(posts.length - postsBefore).toBe(2);
+    expect(posts.at(-1)!.status).toBe(500);
+    expect(pve.leftovers().vms).toEqual([blue.vmid]);
+    expect(blue.address).toBe("10.0.2.50");
+    expect(blue.name).toMatch(/^exo-pvetest-0-[0-9a-f]{8}$/);
 
-  const done = { node: pve.node, taskTimeoutMs: 60_000 };
-  expect(await destroyVm(session, { ...blue, ...done })).toBe("destroyed");
-  // The image stays while a VM made from it exists.
-  const kept = await deleteImageIfUnused(session, {
-    node: pve.node,
-    storage: "local",
-    volid,
-    imageId: image.imageId,
-    taskTimeoutMs: 60_000,
-  });
-  expect(kept).toEqual({ keptFor: [green.vmid] });
-  expect(await destroyVm(session, { ...green, ...done })).toBe("destroyed");
-  expect(await destroyVm(session, { ...green, ...done })).toBe("gone");
-  expect(
-    await deleteImageIfUnused(session, {
+    const blueHealth = await healthOf(blue);
+    expect(blueHealth.failures).toEqual([]);
+    expect(blueHealth).toMatchObject({ healthy: true, http: { build: image.imageId } });
+
+    // A replacement starts beside it, on the other address of the instance's share.
+    const green = await createVm(session, request(), () =>
+      Promise.reject(new Error("static: not called")),
+    );
+    expect(green.address).toBe("10.0.2.51");
+    expect(green.vmid).not.toBe(blue.vmid);
+    expect((await healthOf(green)).healthy).toBe(true);
+
+    // With no free address left in the share, a third create says so and leaves nothing behind.
+    await expect(
+      createVm(session, request(), () => Promise.reject(new Error("unused"))),
+    ).rejects.toThrow(/no free address for instance 0 .*10\.0\.2\.50\/24, 10\.0\.2\.51\/24/);
+
+    const done = { node: pve.node, taskTimeoutMs: 60_000 };
+    expect(await destroyVm(session, { ...blue, ...done })).toBe("destroyed");
+    // The image stays while a VM made from it exists.
+    const kept = await deleteImageIfUnused(session, {
       node: pve.node,
       storage: "local",
       volid,
       imageId: image.imageId,
       taskTimeoutMs: 60_000,
-    }),
-  ).toBe("deleted");
-  expect(pve.leftovers()).toEqual({ vms: [], volumes: [], runningVms: [] });
-  expect(pve.schemaViolations()).toEqual([]);
-});
-
-test("a create task that fails removes the VM again and reports the exit status", async () => {
-  const vmsBefore = pve.leftovers().vms;
-  pve.inject.failNextTask("qmcreate", "unable to import disk: out of space");
-  const imported = await importImage(session, {
-    node: pve.node,
-    storage: "local",
-    file: image.raw.path,
-    filename: importFilenameFor(image.imageId, "raw"),
-    sha256: image.raw.sha256,
-    taskTimeoutMs: 60_000,
+    });
+    expect(kept).toEqual({ keptFor: [green.vmid] });
+    expect(await destroyVm(session, { ...green, ...done })).toBe("destroyed");
+    expect(await destroyVm(session, { ...green, ...done })).toBe("gone");
+    expect(
+      await deleteImageIfUnused(session, {
+        node: pve.node,
+        storage: "local",
+        volid,
+        imageId: image.imageId,
+        taskTimeoutMs: 60_000,
+      }),
+    ).toBe("deleted");
+    expect(pve.leftovers()).toEqual({ vms: [], volumes: [], runningVms: [] });
+    expect(pve.schemaViolations()).toEqual([]);
   });
-  volid = imported.volid;
-  await expect(
-    createVm(session, request(), () => Promise.reject(new Error("unused"))),
-  ).rejects.toThrow(
-    /^create VM \d+ \(exo-pvetest-0-[0-9a-f]{8}\) failed: task qmcreate on pve ended with: unable to import disk: out of space/,
-  );
-  expect(pve.leftovers().vms).toEqual(vmsBefore);
+
+  test("a create task that fails removes the VM again and reports the exit status", async () => {
+    const vmsBefore = pve.leftovers().vms;
+    pve.inject.failNextTask("qmcreate", "unable to import disk: out of space");
+    const imported = await importImage(session, {
+      node: pve.node,
+      storage: "local",
+      file: image.raw.path,
+      filename: importFilenameFor(image.imageId, "raw"),
+      sha256: image.raw.sha256,
+      taskTimeoutMs: 60_000,
+    });
+    volid = imported.volid;
+    await expect(
+      createVm(session, request(), () => Promise.reject(new Error("unused"))),
+    ).rejects.toThrow(
+      /^create VM \d+ \(exo-pvetest-0-[0-9a-f]{8}\) failed: task qmcreate on pve ended with: unable to import disk: out of space/,
+    );
+    expect(pve.leftovers().vms).toEqual(vmsBefore);
+  });
+
+  test("DHCP: the address comes from the guest's `exo: ip` console line, read over termproxy", async () => {
+    const vm = await createVm(
+      session,
+      { ...request(), instance: "pvetest-dhcp", addressing: { mode: "dhcp" } },
+      (where, timeoutMs) => learnAddressFromConsole(session, where, timeoutMs),
+    );
+    try {
+      // dnsmasq on the emulator's bridge leases 10.0.2.100–199.
+      expect(vm.address).toMatch(/^10\.0\.2\.(1\d\d)$/);
+      expect(vm.smbios1).toBe(`serial=${Buffer.from("exo:net=dhcp").toString("base64")},base64=1`);
+      expect((await healthOf(vm)).healthy).toBe(true);
+    } finally {
+      await destroyVm(session, { ...vm, taskTimeoutMs: 60_000 });
+    }
+    expect(pve.schemaViolations()).toEqual([]);
+  });
+
+  test("DHCP: a console that never shows the line is an error saying so", async () => {
+    // A static guest printed its `exo: ip` line before anyone attached: the console shows
+    // output from the moment of attaching only, so the line never comes.
+    const vm = await createVm(session, request(), () => Promise.reject(new Error("static")));
+    try {
+      await expect(learnAddressFromConsole(session, vm, 2000)).rejects.toThrow(
+        new RegExp(
+          `^VM ${vm.vmid} \\(DHCP\\) did not report its address \\(an "exo: ip" console line\\): nothing matching on the console of VM ${vm.vmid} within 2 s`,
+        ),
+      );
+      // readConsole's way: listen for a while, return what came (here: nothing new).
+      expect(await readConsoleFor(session, vm, 500)).not.toMatch(/exo: ip/);
+    } finally {
+      await destroyVm(session, { ...vm, taskTimeoutMs: 60_000 });
+    }
+    await expect(
+      learnAddressFromConsole(session, { node: pve.node, vmid: 999_999 }, 2000),
+    ).rejects.toThrow(
+      /^open the serial console of VM 999999: POST \/api2\/json\/nodes\/pve\/qemu\/999999\/termproxy answered 500/,
+    );
+  });
 });
