@@ -18,6 +18,12 @@ import {
   VM_REPLACING_INPUTS,
 } from "../../../infra/targets/proxmox/provider-impl";
 import { repoRoot } from "../../helpers/pulumi";
+import { exoformConfigFromPulumi, parseStackConfig } from "../../../infra/config";
+import {
+  ProxmoxSettings,
+  ProxmoxSettingsSchema,
+  settingsProblemsFor,
+} from "../../../infra/targets/proxmox/settings";
 
 jest.setTimeout(60_000);
 
@@ -321,4 +327,25 @@ describe("providers", () => {
       diffInputs(img, { ...img, filename: "g.raw", sha256: "t" }, IMAGE_REPLACING_INPUTS).replaces,
     ).toEqual(["filename", "sha256"]);
   });
+});
+
+test("mocked: the example stack validates as committed once its token secret is set, and holds no secret", () => {
+  const yaml = require("js-yaml") as { load(text: string): unknown };
+  const file = path.join(repoRoot, "stacks", "Pulumi.pve-example.yaml");
+  const text = fs.readFileSync(file, "utf8");
+  expect(text).not.toMatch(/^\s*(secure|encryptionsalt):/m);
+  const { config } = yaml.load(text) as { config: Record<string, Record<string, unknown>> };
+  expect(config["exoform:proxmox"]).not.toHaveProperty("tokenSecret");
+  // As committed, the one missing setting is the secret.
+  expect(() => ProxmoxSettingsSchema.parse(config["exoform:proxmox"])).toThrow(/tokenSecret/);
+  const withSecret = {
+    ...config,
+    "exoform:proxmox": { ...config["exoform:proxmox"], tokenSecret: SECRET },
+  };
+  const flat = Object.fromEntries(
+    Object.entries(withSecret).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+  const parsed = parseStackConfig(exoformConfigFromPulumi(flat), "stacks/Pulumi.pve-example.yaml");
+  expect(parsed.target).toBe("proxmox");
+  expect(settingsProblemsFor(parsed.settings as ProxmoxSettings, parsed.instances)).toEqual([]);
 });
