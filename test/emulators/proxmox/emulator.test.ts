@@ -371,6 +371,22 @@ describe("Proxmox emulator: the API", () => {
     await waitTask(api, "pve", destroy);
   });
 
+  it("carries out a POST whose connection is then reset; proxmox-api repeats it at once", async () => {
+    pve.inject.dropNextResponse("POST", "/nodes/{node}/qemu");
+    // proxmox-api leaves its timeout timer running after a network error: keep it short
+    const retrying = client(pve, 2_000);
+    await expect(
+      retrying.nodes.$("pve").qemu.$post({
+        vmid: 201,
+        virtio0: `local-lvm:0,import-from=local:import/exo_${imageId}.raw`,
+      }),
+    ).rejects.toThrow(/500 unable to create VM 201 - VM 201 already exists on node 'pve'/);
+    await pve.pve.tasks.settle();
+    expect((await api.nodes.$("pve").qemu.$get()).map((v) => v.vmid)).toEqual([201]);
+    const destroy = await api.nodes.$("pve").qemu.$(201).$delete({ purge: true });
+    expect((await waitTask(api, "pve", destroy)).exitstatus).toBe("OK");
+  });
+
   it("saw only requests that validate against PVE's schema, apart from those sent invalid on purpose", () => {
     expect(pve.schemaViolations()).toHaveLength(invalidOnPurpose);
     expect(pve.requests.length).toBeGreaterThan(40);

@@ -56,6 +56,8 @@ export interface ProxmoxEmulatorOptions {
 
 /** One request as the emulator saw it, with its answer's status. */
 export interface RecordedRequest {
+  /** When it arrived (Date.now()). */
+  readonly at: number;
   readonly method: string;
   /** Path below `/api2/json`, percent-decoded per segment. */
   path: string;
@@ -66,7 +68,7 @@ export interface RecordedRequest {
   status: number;
   /** PVE's parameter errors when the request did not validate against the schema. */
   schemaErrors?: ParamErrors;
-  /** Injected: the answer was held back this long after the request was carried out. */
+  /** Injected: the answer was held back this long after the request was carried out (Infinity: dropped). */
   heldMs?: number;
 }
 
@@ -75,7 +77,7 @@ type PathMatch = string | RegExp;
 interface InjectedResponse {
   readonly method: string;
   readonly path: PathMatch;
-  readonly act: "fail" | "stall";
+  readonly act: "fail" | "stall" | "drop";
   readonly status?: number;
   readonly message?: string;
   readonly ms?: number;
@@ -236,6 +238,7 @@ export class ProxmoxEmulator {
     const url = new URL(req.url ?? "/", "https://pve");
     const method = req.method ?? "GET";
     const record: RecordedRequest = {
+      at: Date.now(),
       method,
       path: url.pathname.startsWith(API_PREFIX)
         ? url.pathname.slice(API_PREFIX.length)
@@ -299,6 +302,12 @@ export class ProxmoxEmulator {
         );
       if (injected?.act === "stall") stallMs = injected.ms ?? 0;
       const data = await handler({ params, user, upload });
+      if (injected?.act === "drop") {
+        record.status = 200; // carried out; the answer is lost
+        record.heldMs = Infinity;
+        res.socket?.destroy();
+        return;
+      }
       if (stallMs > 0) {
         record.status = 200; // carried out; only the answer is late
         record.heldMs = stallMs;
@@ -321,6 +330,7 @@ export class ProxmoxEmulator {
   private async upgrade(req: IncomingMessage, socket: Duplex): Promise<void> {
     const url = new URL(req.url ?? "/", "https://pve");
     const record: RecordedRequest = {
+      at: Date.now(),
       method: "GET",
       path: url.pathname.slice(API_PREFIX.length),
       params: {},
@@ -434,6 +444,15 @@ export class FailureInjection {
    */
   stallNextResponse(method: string, path: PathMatch, ms: number): void {
     this.rules.push({ method, path, act: "stall", ms });
+  }
+
+  /**
+   * The next `method` request on `path` is carried out, then its connection is reset instead of
+   * answered: what the client sees as a network error after the server's success (proxmox-api
+   * repeats the request at once, as it does after its timeout).
+   */
+  dropNextResponse(method: string, path: PathMatch): void {
+    this.rules.push({ method, path, act: "drop" });
   }
 
   /** The next task of `type` (`imgcopy`, `qmcreate`, `qmstart`, …) ends with `exitstatus`. */

@@ -575,10 +575,10 @@ export class PveNode {
   }
 
   /**
-   * Starts QEMU as qemu-server `config_to_command` would for what the emulator offers: the
-   * first virtio disk, `net0` as a virtio NIC on tap<vmid>i0 in the node's bridge, `smbios1`
+   * Starts QEMU as qemu-server `config_to_command` would for what the emulator offers
+   * (`-nodefaults`, `-boot menu=on,…`, the first virtio disk, `net0` as a virtio NIC on tap<vmid>i0 in the node's bridge, `smbios1`
    * with base64 fields decoded (`-smbios type=1,serial=…`), the serial port logged to a file
-   * (standing in for `serial0: socket`).
+   * (standing in for `serial0: socket`)). infra/targets/local/qemu.ts builds the command line.
    */
   private async launch(vm: Vm, t: TaskContext): Promise<void> {
     const net = this.o.network;
@@ -607,6 +607,9 @@ export class PveNode {
       netns: net.netns,
       net: { kind: "tap", mac: nic.macaddr.toLowerCase(), ifname: vm.tap },
       smbiosSerial: serial,
+      // qemu-server config_to_command always asks SeaBIOS for its boot menu (minus the splash
+      // image): "Press ESC for boot menu." and a pause before the guest boots.
+      extraArgs: ["-boot", "menu=on,strict=on,reboot-timeout=1000"],
     });
     vm.startedAt = Date.now();
   }
