@@ -73,7 +73,9 @@ async function taskLogTail(session: PveSession, node: string, upid: string): Pro
     const lines = await session.call("task log", TaskLogSchema, (api) =>
       api.nodes.$(node).tasks.$(upid).log.$get({ start: 0, limit: 500 }),
     );
+    // The log's last line, "TASK ERROR: <exit status>", repeats what the message already says.
     return lines
+      .filter((l) => !l.t.startsWith("TASK ERROR:"))
       .slice(-8)
       .map((l) => `    | ${l.t}`)
       .join("\n");

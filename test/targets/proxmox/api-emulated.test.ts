@@ -130,17 +130,29 @@ describe("image import", () => {
     );
   });
 
-  test("a failed import task reports its exit status and log", async () => {
-    pve.inject.failNextTask("imgcopy", "checksum mismatch: got 'x' != expect 'y'");
-    const e = await withSession(connection(caTls()), (s) => importImage(s, request())).catch(
-      (x: Error) => x,
-    );
+  test("a checksum mismatch fails the import task; the error quotes its exit status once and the log", async () => {
+    const wrong = "0".repeat(64);
+    const e = await withSession(connection(caTls()), (s) =>
+      importImage(s, { ...request(), sha256: wrong }),
+    ).catch((x: Error) => x);
     expect((e as Error).message).toMatch(
       new RegExp(
-        `^import of ${filename()} into local failed: task imgcopy on pve ended with: checksum mismatch: got 'x' != expect 'y'`,
+        `^import of ${filename()} into local failed: task imgcopy on pve ended with: checksum mismatch: got '${image.sha256}' != expect '${wrong}'\n {2}task log \\(last lines\\):\n {4}\\| starting file import`,
       ),
     );
+    // The log's "TASK ERROR:" line would repeat the exit status: left out.
+    expect((e as Error).message.split("checksum mismatch").length - 1).toBe(1);
     expect((e as Error).message).not.toContain(pve.token.secret);
+    expect(pve.leftovers().volumes).toEqual([]);
+  });
+
+  test("an injected task failure is reported with its exit status", async () => {
+    pve.inject.failNextTask("imgcopy", "emulator: injected: disk full");
+    await expect(
+      withSession(connection(caTls()), (s) => importImage(s, request())),
+    ).rejects.toThrow(
+      /^import of .* into local failed: task imgcopy on pve ended with: emulator: injected: disk full$/,
+    );
     expect(pve.leftovers().volumes).toEqual([]);
   });
 
