@@ -22,6 +22,7 @@ import { WebSocket } from "undici";
 import { buildKernel, configBlock, writeDisk } from "../../helpers/kernel-image";
 import { describeAsRoot } from "../../helpers/privilege";
 import { ProxmoxEmulator } from "./emulator";
+import { unknownFormats } from "./schema";
 
 const execFileAsync = promisify(execFile);
 
@@ -223,6 +224,9 @@ describe("Proxmox emulator: the API", () => {
       smbios1: `serial=${serial},base64=1`,
     });
     expect(upid).toMatch(/:qmcreate:100:exoform@pve!test:$/);
+    // While the create task runs, the VM is locked.
+    const early = await api.nodes.$("pve").qemu.$(100).status.start.$post();
+    expect((await waitTask(api, "pve", early)).exitstatus).toBe("VM is locked (create)");
     await expect(
       api.nodes.$("pve").qemu.$post({ vmid: 100, virtio0: `local-lvm:0,import-from=${volid}` }),
     ).rejects.toThrow(/500 unable to create VM 100 - VM 100 already exists on node 'pve'/);
@@ -267,6 +271,10 @@ describe("Proxmox emulator: the API", () => {
         },
       ],
       [
+        () => api.nodes.$("pve").qemu.$post({ vmid: 101, smbios1: `serial=${"QUFB".repeat(130)}` }),
+        { smbios1: "value may only be 512 characters long" },
+      ],
+      [
         () => api.nodes.$("pve").qemu.$post({ vmid: 101, bios: "uefi" } as never),
         { bios: "value 'uefi' does not have a value in the enumeration 'seabios, ovmf'" },
       ],
@@ -307,9 +315,12 @@ describe("Proxmox emulator: the API", () => {
     expect(bad.map((r) => Object.keys(r.schemaErrors!))).toEqual([
       ["vmid"],
       ["smbios1"],
+      ["smbios1"],
       ["bios"],
       ["bogus"],
     ]);
+    // Named formats the validator accepts without checking (schema.ts NAMED_FORMATS lacks them).
+    expect(unknownFormats()).toEqual([]);
   });
 
   it("injects an HTTP 500, a task failure, slow tasks and an old version", async () => {

@@ -618,6 +618,7 @@ export class PveNode {
   private startVm(c: RequestContext) {
     const vm = this.vm(c.params.vmid);
     return this.tasks.start("qmstart", String(vm.vmid), c.user, async (t) => {
+      checkLock(vm);
       if (this.isRunning(vm)) throw new Error(`VM ${vm.vmid} already running`);
       await this.launch(vm, t);
     });
@@ -647,6 +648,7 @@ export class PveNode {
     const vm = this.vm(c.params.vmid);
     if (this.isRunning(vm)) throw die(`VM ${vm.vmid} is running - destroy failed`);
     return this.tasks.start("qmdestroy", String(vm.vmid), c.user, async (t) => {
+      if (parseBoolean(c.params.skiplock ?? "0") !== "1") checkLock(vm);
       const referenced = Object.entries(vm.config)
         .filter(([k]) => DRIVE_KEY.test(k))
         .map(([k, v]) => parseVmOption(k, v).file);
@@ -697,6 +699,11 @@ export class PveNode {
     this.consoles.closeAll();
     for (const vm of this.vms.values()) await this.halt(vm);
   }
+}
+
+/** pve-guest-common `PVE::AbstractConfig::check_lock` (a VM being created is locked). */
+function checkLock(vm: Vm): void {
+  if (vm.lock) throw new Error(`VM is locked (${vm.lock})`);
 }
 
 /**

@@ -48,8 +48,8 @@ export const schemaSource = (apiSubset as { source: Record<string, string> }).so
 export type ParamErrors = Record<string, string>;
 
 /**
- * Named property-string formats that apidata.js refers to by name only. `pve-qm-smbios1` is
- * qemu-server `src/PVE/QemuServer.pm` `$smbios1_fmt` (descriptions left out).
+ * Named property-string formats that apidata.js refers to by name only, from qemu-server
+ * `src/PVE/QemuServer.pm` (descriptions left out).
  */
 const BASE64_TEXT = { type: "string", pattern: "[A-Za-z0-9+\\/]+={0,2}", optional: 1 };
 const NAMED_PROPERTY_STRING_FORMATS: Record<string, Record<string, ParamSchema>> = {
@@ -66,6 +66,11 @@ const NAMED_PROPERTY_STRING_FORMATS: Record<string, Record<string, ParamSchema>>
     sku: BASE64_TEXT,
     family: BASE64_TEXT,
     base64: { type: "boolean", optional: 1 },
+  },
+  // qemu-server src/PVE/QemuServer.pm $boot_fmt
+  "pve-qm-boot": {
+    legacy: { type: "string", pattern: "[acdn]{1,4}", default_key: 1, optional: 1 },
+    order: { type: "string", format: "pve-qm-bootdev-list", optional: 1 },
   },
 };
 
@@ -92,6 +97,20 @@ const NAMED_FORMATS: Record<string, (v: string) => void> = {
   // pve-storage `PVE::Storage::parse_volume_id`: `<storage>:<name>`, or an absolute path where allowed.
   "pve-volume-id-or-qm-path": volumeIdOrPath,
   "pve-volume-id-or-absolute-path": volumeIdOrPath,
+  "dns-name": (v) => {
+    const label = "[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?";
+    if (!new RegExp(`^(${label}\\.)*${label}$`).test(v))
+      throw new Error("value does not look like a valid DNS name");
+  },
+  "disk-size": (v) => {
+    if (!/^(\d+(\.\d+)?)([KMGT](?:iB)?)?$/.test(v))
+      throw new Error(`value does not look like a valid disk size: ${v}`);
+  },
+  // qemu-server QemuServer.pm pve_verify_bootdev: a disk, NIC or passed-through device key
+  "pve-qm-bootdev": (v) => {
+    if (!/^((ide|sata|scsi|virtio|efidisk|tpmstate|net|hostpci|usb)\d+)$/.test(v))
+      throw new Error(`invalid boot device '${v}'`);
+  },
   "pve-storage-content": (v) => {
     if (!/^(images|rootdir|vztmpl|iso|backup|snippets|import|none)$/.test(v))
       throw new Error(`invalid content type '${v}'`);
