@@ -49,6 +49,8 @@ function connection(tls: PveTls, overrides: Partial<PveConnection> = {}): PveCon
     tokenId: pve.token.id,
     tokenSecret: pve.token.secret,
     tls,
+    // proxmox-api leaves its request timer running after a failed fetch: keep it short.
+    queryTimeoutMs: 5000,
     ...overrides,
   };
 }
