@@ -14,7 +14,14 @@ import { HealthThresholdsSchema } from "../../../infra/health/thresholds";
 import { PveConnection, PveSession } from "../../../infra/targets/proxmox/client";
 import { deleteImageIfUnused, importImage } from "../../../infra/targets/proxmox/image";
 import { importFilenameFor } from "../../../infra/targets/proxmox/pve-rules";
-import { createVm, destroyVm, VmRequest, VmState } from "../../../infra/targets/proxmox/vm";
+import { z } from "zod";
+import {
+  createVm,
+  destroyVm,
+  vmConfig,
+  VmRequest,
+  VmState,
+} from "../../../infra/targets/proxmox/vm";
 import { learnAddressFromConsole, readConsoleFor } from "../../../infra/targets/proxmox/console";
 import { ProxmoxEmulator } from "../../emulators/proxmox/emulator";
 import { repoRoot } from "../../helpers/pulumi";
@@ -174,6 +181,49 @@ describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
     expect(pve.leftovers().vms).toEqual(vmsBefore);
   });
 
+  test("a VMID taken by someone else between nextid and create: a new VMID, their VM untouched", async () => {
+    const vmsBefore = pve.leftovers().vms;
+    // nextid answers late; meanwhile another client creates a VM with the id it will answer.
+    pve.inject.stallNextResponse("GET", "/cluster/nextid", 1500);
+    const ours = createVm(session, request(), () => Promise.reject(new Error("static")));
+    await new Promise((r) => setTimeout(r, 300));
+    let free = 100;
+    while (vmsBefore.includes(free)) free++;
+    const foreign = await session.call("create a foreign VM", z.string(), (api) =>
+      api.nodes.$(pve.node).qemu.$post({ vmid: free, name: "someone-else", memory: "16" } as never),
+    );
+    expect(foreign).toMatch(/^UPID:/);
+    const vm = await ours;
+    expect(vm.vmid).not.toBe(free);
+    const creates = pve.requests.filter(
+      (q) =>
+        q.method === "POST" && q.template === "/nodes/{node}/qemu" && q.params.name === vm.name,
+    );
+    expect(creates.map((q) => [q.params.vmid, q.status])).toEqual([
+      [String(free), 500],
+      [String(vm.vmid), 200],
+    ]);
+    expect(await vmConfig(session, pve.node, free)).toMatchObject({ name: "someone-else" });
+    await destroyVm(session, { ...vm, taskTimeoutMs: 60_000 });
+    // Ours is gone; theirs is not ours to destroy (destroyVm checks the name).
+    expect(
+      await destroyVm(session, {
+        node: pve.node,
+        vmid: free,
+        name: vm.name,
+        taskTimeoutMs: 60_000,
+      }),
+    ).toBe("gone");
+    expect(pve.leftovers().vms.sort()).toEqual([...vmsBefore, free].sort());
+    await pve.pve.tasks.settle();
+    await destroyVm(session, {
+      node: pve.node,
+      vmid: free,
+      name: "someone-else",
+      taskTimeoutMs: 60_000,
+    });
+  });
+
   test("DHCP: the address comes from the guest's `exo: ip` console line, read over termproxy", async () => {
     const vm = await createVm(
       session,
@@ -192,10 +242,11 @@ describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
   });
 
   test("DHCP: a console that never shows the line is an error saying so", async () => {
-    // A static guest printed its `exo: ip` line before anyone attached: the console shows
-    // output from the moment of attaching only, so the line never comes.
+    // Once the guest answers HTTP it has printed its `exo: ip` line; the console shows output
+    // from the moment of attaching only, so attaching now, the line never comes.
     const vm = await createVm(session, request(), () => Promise.reject(new Error("static")));
     try {
+      expect((await healthOf(vm)).healthy).toBe(true);
       await expect(learnAddressFromConsole(session, vm, 2000)).rejects.toThrow(
         new RegExp(
           `^VM ${vm.vmid} \\(DHCP\\) did not report its address \\(an "exo: ip" console line\\): nothing matching on the console of VM ${vm.vmid} within 2 s`,
