@@ -90,6 +90,8 @@ export const proxmoxTarget: Target<ProxmoxSettings> = {
     return { source, text: text.trim() };
   },
   async isRunning(instance) {
+    // Without the secret the target cannot tell (status should not fail for that).
+    if (!process.env[TOKEN_SECRET_ENV]) return undefined;
     const { extras, connection } = await connectionFor(instance);
     const [{ withSession }, { observeVm }] = await Promise.all([
       import("./client"),

@@ -23,6 +23,8 @@ import {
   VmState,
 } from "../../../infra/targets/proxmox/vm";
 import { learnAddressFromConsole, readConsoleFor } from "../../../infra/targets/proxmox/console";
+import type { InstanceOutput } from "../../../infra/outputs";
+import { proxmoxTarget, TOKEN_SECRET_ENV } from "../../../infra/targets/proxmox";
 import { ProxmoxEmulator } from "../../emulators/proxmox/emulator";
 import { repoRoot } from "../../helpers/pulumi";
 import { describeAsRoot } from "../../helpers/privilege";
@@ -241,7 +243,7 @@ describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
     expect(pve.schemaViolations()).toEqual([]);
   });
 
-  test("DHCP: a console that never shows the line is an error saying so", async () => {
+  test("a console that never shows the line is an error; the Target reads console and state from outputs", async () => {
     // Once the guest answers HTTP it has printed its `exo: ip` line; the console shows output
     // from the moment of attaching only, so attaching now, the line never comes.
     const vm = await createVm(session, request(), () => Promise.reject(new Error("static")));
@@ -254,6 +256,37 @@ describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
       );
       // readConsole's way: listen for a while, return what came (here: nothing new).
       expect(await readConsoleFor(session, vm, 500)).not.toMatch(/exo: ip/);
+
+      // The Target's CLI side, from a deployed instance's outputs and the secret in the env.
+      const instance = {
+        name: "pvetest-0",
+        extras: {
+          vmid: vm.vmid,
+          node: pve.node,
+          vmName: vm.name,
+          mac: vm.mac,
+          endpoint: pve.url,
+          tokenId: pve.token.id,
+          tls: { fingerprint: pve.cert.fingerprint256 },
+        },
+      } as unknown as InstanceOutput;
+      delete process.env[TOKEN_SECRET_ENV];
+      await expect(proxmoxTarget.isRunning!(instance)).resolves.toBeUndefined();
+      await expect(proxmoxTarget.readConsole!(instance)).rejects.toThrow(
+        /pvetest-0: reading a Proxmox VM needs the API token's secret: set EXOFORM_PROXMOX_TOKEN_SECRET/,
+      );
+      process.env[TOKEN_SECRET_ENV] = pve.token.secret;
+      try {
+        await expect(proxmoxTarget.isRunning!(instance)).resolves.toBe(true);
+        const log = await proxmoxTarget.readConsole!(instance);
+        expect(log.source).toBe(`${pve.url} VM ${vm.vmid} serial0 (termproxy; output from now on)`);
+        expect(log.text).toBe("");
+        expect(proxmoxTarget.describeInstance!(instance)).toBe(`VM ${vm.vmid} on pve (${pve.url})`);
+        await destroyVm(session, { ...vm, taskTimeoutMs: 60_000 });
+        await expect(proxmoxTarget.isRunning!(instance)).resolves.toBe(false);
+      } finally {
+        delete process.env[TOKEN_SECRET_ENV];
+      }
     } finally {
       await destroyVm(session, { ...vm, taskTimeoutMs: 60_000 });
     }
