@@ -459,15 +459,18 @@ export class PveNode {
         continue;
       }
       if (NET_KEY.test(key)) {
-        const n = parseVmOption(key, value);
-        if (!n.macaddr) {
-          const mac = `BC:24:11:${randomBytes(3)
+        const { model, macaddr, ...rest } = parseVmOption(key, value);
+        // print_net: `<model>=<MAC>` first, then the other options
+        const mac =
+          macaddr ??
+          `BC:24:11:${randomBytes(3)
             .toString("hex")
             .toUpperCase()
             .replace(/(..)(?!$)/g, "$1:")}`;
-          config[key] =
-            `${n.model}=${mac}${value.slice(value.indexOf(",") < 0 ? value.length : value.indexOf(","))}`;
-        } else config[key] = value;
+        config[key] = [
+          `${model}=${mac}`,
+          ...Object.entries(rest).map(([k, v]) => `${k}=${v}`),
+        ].join(",");
         continue;
       }
       config[key] = value;
