@@ -221,7 +221,8 @@ export async function vmsMadeFrom(
     api.nodes.$(node).qemu.$get(),
   );
   const users: number[] = [];
-  for (const vm of vms) {
+  // Every VM exoform makes is named exo-…: no need to read the others' configs.
+  for (const vm of vms.filter((v) => v.name?.startsWith("exo-"))) {
     const vmid = Number(vm.vmid);
     const config = await session
       .call(`read VM ${vmid}`, TagsSchema, (api) => api.nodes.$(node).qemu.$(vmid).config.$get())
@@ -231,7 +232,9 @@ export async function vmsMadeFrom(
   return users;
 }
 
-const VmListSchema = z.array(z.looseObject({ vmid: z.union([z.number(), z.string()]) }));
+const VmListSchema = z.array(
+  z.looseObject({ vmid: z.union([z.number(), z.string()]), name: z.string().optional() }),
+);
 const TagsSchema = z.looseObject({ tags: z.string().optional() });
 
 /**

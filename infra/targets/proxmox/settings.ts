@@ -144,7 +144,17 @@ export const ProxmoxSettingsSchema = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be a network namespace name")
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    // The token would cross the network in clear text.
+    if (s.endpoint.startsWith("http:") && !(s.tls && "insecure" in s.tls))
+      ctx.addIssue({
+        code: "custom",
+        path: ["endpoint"],
+        message:
+          "is plain http: the API token would travel unencrypted; use https (or set tls: {insecure: true} for a throwaway test rig)",
+      });
+  });
 
 export type ProxmoxSettings = z.infer<typeof ProxmoxSettingsSchema>;
 export type ProxmoxSettingsInput = z.input<typeof ProxmoxSettingsSchema>;

@@ -235,6 +235,13 @@ describe("exoform:proxmox settings", () => {
     ]);
   });
 
+  test("plain http is refused unless insecure is explicit", () => {
+    expect(issues({ ...base, endpoint: "http://pve1:8006" })).toEqual([
+      expect.stringMatching(/^endpoint: is plain http: the API token would travel unencrypted/),
+    ]);
+    expect(issues({ ...base, endpoint: "http://pve1:8006", tls: { insecure: true } })).toEqual([]);
+  });
+
   test("TLS: exactly one of caFile, fingerprint, insecure: true", () => {
     expect(issues({ ...base, tls: { caFile: "/etc/pve-ca.pem" } })).toEqual([]);
     expect(issues({ ...base, tls: { insecure: true } })).toEqual([]);
