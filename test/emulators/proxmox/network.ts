@@ -7,8 +7,13 @@
  * removed by {@link removeBridgeNetwork}. Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN).
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { netnsCommand, prefixToMask, removeNetns, run } from "../../../infra/targets/local/netns";
+import {
+  dhcpServerCommand,
+  dnsmasqFiles,
+  prefixToMask,
+  removeNetns,
+  run,
+} from "../../../infra/targets/local/netns";
 
 export interface BridgeNetworkOptions {
   /** Namespace to create (must not exist yet): `exo-pve-<hex>`. */
@@ -34,14 +39,6 @@ export interface BridgeNetwork {
 
 const ip = (netns: string, ...args: string[]) => run(["ip", "-n", netns, ...args]);
 
-function dnsmasqFiles(dir: string) {
-  return {
-    pidFile: path.join(dir, "dnsmasq.pid"),
-    leaseFile: path.join(dir, "dnsmasq.leases"),
-    logFile: path.join(dir, "dnsmasq.log"),
-  };
-}
-
 /** Namespace, bridge with the host address, dnsmasq on the bridge. Undone on failure. */
 export async function createBridgeNetwork(o: BridgeNetworkOptions): Promise<BridgeNetwork> {
   const net: BridgeNetwork = {
@@ -59,27 +56,12 @@ export async function createBridgeNetwork(o: BridgeNetworkOptions): Promise<Brid
     await ip(net.netns, "link", "add", net.bridge, "type", "bridge");
     await ip(net.netns, "addr", "add", net.hostCidr, "dev", net.bridge);
     await ip(net.netns, "link", "set", net.bridge, "up");
-    const [gateway, prefix] = net.hostCidr.split("/");
-    const files = dnsmasqFiles(o.dir);
-    // As infra/targets/local/netns.ts dnsmasqCommand, but a pool for every VM on the bridge.
+    const prefix = Number(net.hostCidr.split("/")[1]);
     await run(
-      netnsCommand(net.netns, [
-        "dnsmasq",
-        "--conf-file=/dev/null",
-        `--interface=${net.bridge}`,
-        "--bind-interfaces",
-        "--port=0",
-        "--no-resolv",
-        "--no-hosts",
-        "--user=root",
-        `--dhcp-range=${start},${end},${prefixToMask(Number(prefix))},120`,
-        `--dhcp-option=option:router,${gateway}`,
-        "--dhcp-authoritative",
-        "--log-dhcp",
-        `--log-facility=${files.logFile}`,
-        `--dhcp-leasefile=${files.leaseFile}`,
-        `--pid-file=${files.pidFile}`,
-      ]),
+      dhcpServerCommand(
+        { name: net.netns, dir: o.dir, hostCidr: net.hostCidr, iface: net.bridge },
+        [`--dhcp-range=${start},${end},${prefixToMask(prefix)},120`],
+      ),
     );
     return net;
   } catch (e) {
@@ -121,7 +103,7 @@ export function leasedAddress(net: BridgeNetwork, mac: string): string | undefin
 
 /**
  * Stops dnsmasq, kills what still runs in the namespace and deletes it; safe to repeat. The
- * dnsmasq files are named as infra/targets/local/netns.ts names them, so its removeNetns stops ours.
+ * dnsmasq files are netns.ts's own (dnsmasqFiles), so its removeNetns stops ours.
  */
 export async function removeBridgeNetwork(net: Pick<BridgeNetwork, "netns" | "dir">) {
   await removeNetns({ name: net.netns, dir: net.dir });
