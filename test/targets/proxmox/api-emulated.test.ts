@@ -158,6 +158,17 @@ describe("image import", () => {
     expect(pve.leftovers().volumes).toEqual([]);
   });
 
+  const deleteImported = (volid: string) =>
+    withSession(connection(caTls()), (s) =>
+      deleteImageIfUnused(s, {
+        node: pve.node,
+        storage: "local",
+        volid,
+        imageId: image.imageId,
+        taskTimeoutMs: 30_000,
+      }),
+    );
+
   // The emulator parses uploads as PVE does: fields only in the order content,
   // checksum-algorithm, checksum, then the part named `filename` (multipart.ts), and answers
   // 501 to a chunked body; a 200 proves both.
@@ -183,26 +194,10 @@ describe("image import", () => {
     expect(second).toEqual({ volid: first.volid, uploaded: false, uploadMs: 0, importMs: 0 });
     expect(pve.requests.filter((r) => r.template?.endsWith("/upload")).length).toBe(uploadsBefore);
 
-    const deleted = await withSession(connection(caTls()), (s) =>
-      deleteImageIfUnused(s, {
-        node: pve.node,
-        storage: "local",
-        volid: first.volid,
-        imageId: image.imageId,
-        taskTimeoutMs: 30_000,
-      }),
-    );
+    const deleted = await deleteImported(first.volid);
     expect(deleted).toBe("deleted");
     expect(pve.leftovers().volumes).toEqual([]);
-    const again = await withSession(connection(caTls()), (s) =>
-      deleteImageIfUnused(s, {
-        node: pve.node,
-        storage: "local",
-        volid: first.volid,
-        imageId: image.imageId,
-        taskTimeoutMs: 30_000,
-      }),
-    );
+    const again = await deleteImported(first.volid);
     expect(again).toBe("gone");
   });
 

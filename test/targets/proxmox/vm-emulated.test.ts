@@ -53,6 +53,11 @@ describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
       queryTimeoutMs: 3000,
     };
     session = new PveSession(connection);
+    volid = await importTestImage();
+  });
+
+  /** Imports the built image (again, after a test deleted it); returns its volid. */
+  async function importTestImage(): Promise<string> {
     const imported = await importImage(session, {
       node: pve.node,
       storage: "local",
@@ -61,8 +66,8 @@ describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
       sha256: image.raw.sha256,
       taskTimeoutMs: 60_000,
     });
-    volid = imported.volid;
-  });
+    return imported.volid;
+  }
 
   afterAll(async () => {
     await session?.close();
@@ -166,15 +171,7 @@ describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
   test("a create task that fails removes the VM again and reports the exit status", async () => {
     const vmsBefore = pve.leftovers().vms;
     pve.inject.failNextTask("qmcreate", "unable to import disk: out of space");
-    const imported = await importImage(session, {
-      node: pve.node,
-      storage: "local",
-      file: image.raw.path,
-      filename: importFilenameFor(image.imageId, "raw"),
-      sha256: image.raw.sha256,
-      taskTimeoutMs: 60_000,
-    });
-    volid = imported.volid;
+    volid = await importTestImage();
     await expect(
       createVm(session, request(), () => Promise.reject(new Error("unused"))),
     ).rejects.toThrow(
