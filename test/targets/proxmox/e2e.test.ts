@@ -111,7 +111,6 @@ describeAsRoot("Proxmox target, end to end against the PVE emulator", () => {
     const before = node();
     const r = await up();
     expect({ code: r.code, ok: r.result.ok }).toEqual({ code: 4, ok: false });
-    console.log("FAILING-UP", String(r.result.error));
     expect(String(r.result.error)).toMatch(expected);
     expect(r.stderr.match(new RegExp(expected.source, "g"))).toHaveLength(1);
     // No orphan: the serving VM is the only VM, and it still serves its build.
