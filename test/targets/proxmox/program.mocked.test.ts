@@ -243,6 +243,20 @@ test("mocked: a pool too small for blue/green, and a missing secret, fail naming
   );
 });
 
+test("mocked: a CA file (relative to the project) is read into the connection", async () => {
+  fs.writeFileSync(path.join(projectDir, "pve-root-ca.pem"), "-----BEGIN CERTIFICATE-----\nx\n");
+  await runProgram({
+    target: "proxmox",
+    proxmox: { ...settings, tls: { caFile: "pve-root-ca.pem" } },
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  const vm = registered.find((r) => r.name === "vm-0-vm")!.inputs;
+  expect((vm.connection as { value: { tls: object } }).value.tls).toEqual({
+    mode: "ca",
+    caPem: "-----BEGIN CERTIFICATE-----\nx\n",
+  });
+});
+
 test("mocked: a CA file that cannot be read is named", async () => {
   await expect(
     runProgram({

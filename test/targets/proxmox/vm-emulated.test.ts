@@ -180,6 +180,35 @@ describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
     expect(pve.leftovers().vms).toEqual(vmsBefore);
   });
 
+  test("the streamOptimized VMDK imports too, and a VM made from it is healthy", async () => {
+    const imported = await importImage(session, {
+      node: pve.node,
+      storage: "local",
+      file: image.vmdk.path,
+      filename: importFilenameFor(image.imageId, "vmdk"),
+      sha256: image.vmdk.sha256,
+      taskTimeoutMs: 60_000,
+    });
+    expect(imported.volid).toBe(`local:import/exoform-${image.imageId}.vmdk`);
+    const vm = await createVm(session, { ...request(), volid: imported.volid }, () =>
+      Promise.reject(new Error("static")),
+    );
+    try {
+      expect((await healthOf(vm)).http.build).toBe(image.imageId);
+    } finally {
+      await destroyVm(session, { ...vm, taskTimeoutMs: 60_000 });
+    }
+    expect(
+      await deleteImageIfUnused(session, {
+        node: pve.node,
+        storage: "local",
+        volid: imported.volid,
+        imageId: image.imageId,
+        taskTimeoutMs: 60_000,
+      }),
+    ).toBe("deleted");
+  });
+
   test("a VMID taken by someone else between nextid and create: a new VMID, their VM untouched", async () => {
     const vmsBefore = pve.leftovers().vms;
     // nextid answers late; meanwhile another client creates a VM with the id it will answer.
