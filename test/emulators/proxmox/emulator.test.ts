@@ -124,7 +124,7 @@ describe("Proxmox emulator: the API", () => {
     expect((await api.nodes.$get()).map((n) => n.node)).toEqual(["pve"]);
   });
 
-  it("answers a bad token with 401 after the configured delay", async () => {
+  it("answers a bad token or none with 401 after the configured delay", async () => {
     const bad = proxmoxApi({
       host: "127.0.0.1",
       port: pve.port,
@@ -133,8 +133,10 @@ describe("Proxmox emulator: the API", () => {
       fetch: pve.trustingFetch() as never,
     });
     const t0 = Date.now();
-    await expect(bad.version.$get()).rejects.toThrow(/return Error 401 authentication failure/);
+    await expect(bad.version.$get()).rejects.toThrow(/return Error 401 Authentication failed!/);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(50);
+    const none = await pve.trustingFetch()(`${pve.url}/api2/json/version`);
+    expect([none.status, none.statusText]).toEqual([401, "No ticket"]);
   });
 
   it("hands out the next free VMID as a JSON string and reserves nothing", async () => {

@@ -249,11 +249,12 @@ export class ProxmoxEmulator {
     this.requests.push(record);
     let stallMs = 0;
     try {
-      const user = this.authenticate(req.headers.authorization);
-      if (!user) {
+      const auth = this.authenticate(req.headers.authorization);
+      if ("error" in auth) {
         await sleep(this.authFailureDelayMs);
-        return this.send(res, record, httpError(401, "authentication failure"));
+        return this.send(res, record, httpError(401, auth.error));
       }
+      const user = auth.user;
       if (req.headers["transfer-encoding"]?.toLowerCase() === "chunked")
         return this.send(res, record, httpError(501, "chunked transfer encoding not supported"));
       if (!url.pathname.startsWith(`${API_PREFIX}/`))
@@ -341,10 +342,10 @@ export class ProxmoxEmulator {
       record.status = status;
       socket.end(`HTTP/1.1 ${status} ${message.split("\n")[0]}\r\nContent-Length: 0\r\n\r\n`);
     };
-    const user = this.authenticate(req.headers.authorization);
-    if (!user) {
+    const auth = this.authenticate(req.headers.authorization);
+    if ("error" in auth) {
       await sleep(this.authFailureDelayMs);
-      return refuse(401, "authentication failure");
+      return refuse(401, auth.error);
     }
     const segments = record.path.split("/").slice(1).map(decodeURIComponent);
     const match = matchTemplate(segments);
@@ -370,21 +371,24 @@ export class ProxmoxEmulator {
   }
 
   /**
-   * pve-manager `PVE/HTTPServer.pm` / pve-http-server `Formatter.pm` `extract_auth_value`:
-   * `PVEAPIToken=USER@REALM!TOKENID=SECRET` (or a space after `PVEAPIToken`), uri-unescaped.
-   * Returns the token's full id, or undefined for anything else.
+   * pve-manager `PVE/HTTPServer.pm` auth_handler and pve-http-server `Formatter.pm`
+   * `extract_auth_value`: `PVEAPIToken=USER@REALM!TOKENID=SECRET` (or a space after
+   * `PVEAPIToken`), uri-unescaped. A bad token is "Authentication failed!", no credentials at
+   * all "No ticket" (both 401).
    */
-  private authenticate(header: string | undefined): string | undefined {
+  private authenticate(header: string | undefined): { user: string } | { error: string } {
     const m = /^PVEAPIToken[= ](.+)$/.exec(header ?? "");
-    if (!m) return undefined;
+    if (!m) return { error: "No ticket" };
     let value: string;
     try {
       value = decodeURIComponent(m[1]);
     } catch {
-      return undefined;
+      return { error: "Authentication failed!" };
     }
     const t = /^(\S+@\S+!\S+?)=(\S+)$/.exec(value);
-    return t && t[1] === this.token.id && t[2] === this.token.secret ? t[1] : undefined;
+    return t && t[1] === this.token.id && t[2] === this.token.secret
+      ? { user: t[1] }
+      : { error: "Authentication failed!" };
   }
 
   private takeInjection(method: string, template: string, concrete: string) {
