@@ -382,12 +382,39 @@ export async function destroyVm(
     );
     await waitForTask(session, upid, `stop VM ${vm.vmid}`, { timeoutMs: vm.taskTimeoutMs });
   }
-  const upid = await session.call(`destroy VM ${vm.vmid}`, z.string(), (api) =>
-    api.nodes
-      .$(vm.node)
-      .qemu.$(vm.vmid)
-      .$delete({ purge: true, "destroy-unreferenced-disks": true }),
-  );
+  let upid: string;
+  try {
+    upid = await session.call(`destroy VM ${vm.vmid}`, z.string(), (api) =>
+      api.nodes
+        .$(vm.node)
+        .qemu.$(vm.vmid)
+        .$delete({ purge: true, "destroy-unreferenced-disks": true }),
+    );
+  } catch (e) {
+    // proxmox-api repeats a DELETE whose answer was lost; the repeat then finds no VM (or the
+    // first one's task still running). Either way: done once the VM is gone.
+    if (e instanceof PveApiError && (isNoSuchVm(e) || e.noAnswer)) {
+      await waitUntilGone(session, vm, vm.taskTimeoutMs, e);
+      return "destroyed";
+    }
+    throw e;
+  }
   await waitForTask(session, upid, `destroy VM ${vm.vmid}`, { timeoutMs: vm.taskTimeoutMs });
   return "destroyed";
+}
+
+/** Polls until the VM (by VMID and name) no longer exists; throws `cause` after the timeout. */
+async function waitUntilGone(
+  session: PveSession,
+  vm: Pick<VmState, "node" | "vmid" | "name">,
+  timeoutMs: number,
+  cause: Error,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const config = await vmConfig(session, vm.node, vm.vmid);
+    if (!config || config.name !== vm.name) return;
+    if (Date.now() > deadline) throw cause;
+    await sleep(500);
+  }
 }

@@ -209,6 +209,18 @@ describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
     ).toBe("deleted");
   });
 
+  test("a destroy whose answer is lost (the client repeats the DELETE) still ends with the VM gone", async () => {
+    const vm = await createVm(session, request(), () => Promise.reject(new Error("static")));
+    pve.inject.dropNextResponse("DELETE", "/nodes/{node}/qemu/{vmid}");
+    expect(await destroyVm(session, { ...vm, taskTimeoutMs: 60_000 })).toBe("destroyed");
+    const deletes = pve.requests.filter(
+      (q) => q.method === "DELETE" && q.path === `/nodes/pve/qemu/${vm.vmid}`,
+    );
+    expect(deletes.map((q) => q.status)).toEqual([200, 500]);
+    await pve.pve.tasks.settle();
+    expect(pve.leftovers().vms).not.toContain(vm.vmid);
+  });
+
   test("a VMID taken by someone else between nextid and create: a new VMID, their VM untouched", async () => {
     const vmsBefore = pve.leftovers().vms;
     // nextid answers late; meanwhile another client creates a VM with the id it will answer.
