@@ -331,10 +331,16 @@ async function waitUntilUnlocked(
 
 /** Starts the VM and waits until PVE reports it running. */
 async function startVm(session: PveSession, node: string, vmid: number, timeoutMs: number) {
-  const upid = await session.call(`start VM ${vmid} on ${node}`, z.string(), (api) =>
-    api.nodes.$(node).qemu.$(vmid).status.start.$post(),
-  );
-  await waitForTask(session, upid, `start VM ${vmid}`, { timeoutMs });
+  try {
+    const upid = await session.call(`start VM ${vmid} on ${node}`, z.string(), (api) =>
+      api.nodes.$(node).qemu.$(vmid).status.start.$post(),
+    );
+    await waitForTask(session, upid, `start VM ${vmid}`, { timeoutMs });
+  } catch (e) {
+    // A start whose answer was lost is repeated by proxmox-api, and the repeat fails with
+    // "already running": what counts is that the VM runs.
+    if ((await vmStatus(session, node, vmid)).status !== "running") throw e;
+  }
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { status } = await vmStatus(session, node, vmid);

@@ -221,6 +221,20 @@ describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
     expect(pve.leftovers().vms).not.toContain(vm.vmid);
   });
 
+  test("a start whose answer is lost (the client repeats it: already running) goes on", async () => {
+    pve.inject.dropNextResponse("POST", "/nodes/{node}/qemu/{vmid}/status/start");
+    const vm = await createVm(session, request(), () => Promise.reject(new Error("static")));
+    try {
+      const starts = pve.requests.filter(
+        (q) => q.method === "POST" && q.path === `/nodes/pve/qemu/${vm.vmid}/status/start`,
+      );
+      expect(starts.length).toBe(2);
+      expect((await healthOf(vm)).healthy).toBe(true);
+    } finally {
+      await destroyVm(session, { ...vm, taskTimeoutMs: 60_000 });
+    }
+  });
+
   test("a VMID taken by someone else between nextid and create: a new VMID, their VM untouched", async () => {
     const vmsBefore = pve.leftovers().vms;
     // nextid answers late; meanwhile another client creates a VM with the id it will answer.
