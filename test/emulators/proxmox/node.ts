@@ -293,15 +293,24 @@ export class PveNode {
     };
   }
 
-  /** DELETE content: an `imgdel` task (pve-storage `src/PVE/API2/Storage/Content.pm` delete). */
-  private deleteVolume(c: RequestContext) {
+  /**
+   * DELETE content: an `imgdel` task (pve-storage `src/PVE/API2/Storage/Content.pm` delete).
+   * With `delay`, the call waits up to that many seconds: a task done by then gives `null`
+   * (or its error as a 500), one still running its UPID.
+   */
+  private async deleteVolume(c: RequestContext) {
     const volid = this.volid(c.params);
     const file = this.volumePath(volid);
     const storage = volid.split(":")[0];
-    return this.tasks.start("imgdel", storage, c.user, async (t) => {
+    const upid = this.tasks.start("imgdel", storage, c.user, async (t) => {
       fs.rmSync(file);
       t.log(`Removed volume '${volid}'`);
     });
+    if (!c.params.delay) return upid;
+    const status = await this.tasks.waitFor(upid, Number(c.params.delay) * 1000);
+    if (status.status === "running") return upid;
+    if (status.exitstatus !== "OK") throw die(status.exitstatus ?? "unknown error");
+    return null;
   }
 
   /**

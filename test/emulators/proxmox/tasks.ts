@@ -112,6 +112,15 @@ export class TaskRunner {
       .slice(start, start + limit);
   }
 
+  /** The task's status once it has ended, or after `ms` (then still `running`). */
+  async waitFor(upid: string, ms: number): Promise<TaskStatus> {
+    const task = this.get(upid);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([task.done, new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+    return this.status(upid);
+  }
+
   /** Resolves when every task started so far has ended. */
   async settle(): Promise<void> {
     await Promise.all([...this.tasks.values()].map((t) => t.done));
