@@ -212,10 +212,11 @@ describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
   test("a destroy whose answer is lost (the client repeats the DELETE) still ends with the VM gone", async () => {
     const vm = await createVm(session, request(), () => Promise.reject(new Error("static")));
     pve.inject.dropNextResponse("DELETE", "/nodes/{node}/qemu/{vmid}");
+    const seen = pve.requests.length; // VMIDs are reused: count this test's requests only
     expect(await destroyVm(session, { ...vm, taskTimeoutMs: 60_000 })).toBe("destroyed");
-    const deletes = pve.requests.filter(
-      (q) => q.method === "DELETE" && q.path === `/nodes/pve/qemu/${vm.vmid}`,
-    );
+    const deletes = pve.requests
+      .slice(seen)
+      .filter((q) => q.method === "DELETE" && q.path === `/nodes/pve/qemu/${vm.vmid}`);
     expect(deletes.map((q) => q.status)).toEqual([200, 500]);
     await pve.pve.tasks.settle();
     expect(pve.leftovers().vms).not.toContain(vm.vmid);
@@ -223,11 +224,12 @@ describeAsRoot("Proxmox VMs on the emulator's bridge network", () => {
 
   test("a start whose answer is lost (the client repeats it: already running) goes on", async () => {
     pve.inject.dropNextResponse("POST", "/nodes/{node}/qemu/{vmid}/status/start");
+    const seen = pve.requests.length; // VMIDs are reused: count this test's requests only
     const vm = await createVm(session, request(), () => Promise.reject(new Error("static")));
     try {
-      const starts = pve.requests.filter(
-        (q) => q.method === "POST" && q.path === `/nodes/pve/qemu/${vm.vmid}/status/start`,
-      );
+      const starts = pve.requests
+        .slice(seen)
+        .filter((q) => q.method === "POST" && q.path === `/nodes/pve/qemu/${vm.vmid}/status/start`);
       expect(starts.length).toBe(2);
       expect((await healthOf(vm)).healthy).toBe(true);
     } finally {
