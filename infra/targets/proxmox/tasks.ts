@@ -60,7 +60,7 @@ export async function waitForTask(
     }
     if (Date.now() - started > options.timeoutMs)
       throw new PveTaskError(
-        `${what}: task ${task.upid} still running after ${Math.round(options.timeoutMs / 1000)} s (exoform:proxmox.taskTimeoutSeconds); see it in the task list of node ${task.node}`,
+        `${what}: task ${task.upid} still running after ${options.timeoutMs / 1000} s (exoform:proxmox.taskTimeoutSeconds); see it in the task list of node ${task.node}`,
         undefined,
       );
     await sleep(options.pollMs ?? 500);

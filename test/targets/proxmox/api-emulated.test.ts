@@ -148,6 +148,26 @@ describe("image import", () => {
     expect(pve.leftovers().volumes).toEqual([]);
   });
 
+  test("a task that outlasts the timeout is reported as still running, with the setting to raise", async () => {
+    pve.inject.slowTasks(2000);
+    try {
+      await expect(
+        withSession(connection(caTls()), (s) =>
+          importImage(s, { ...request(), taskTimeoutMs: 300 }),
+        ),
+      ).rejects.toThrow(
+        /^import of .* into local: task UPID:pve:[^ ]+ still running after 0\.3 s \(exoform:proxmox\.taskTimeoutSeconds\); see it in the task list of node pve$/,
+      );
+    } finally {
+      pve.inject.slowTasks(0);
+    }
+    // The task itself goes on and finishes: the import is there afterwards.
+    await pve.pve.tasks.settle();
+    const volid = `local:import/${filename()}`;
+    expect(pve.leftovers().volumes).toEqual([volid]);
+    expect(await deleteImported(volid)).toBe("deleted");
+  });
+
   test("an injected task failure is reported with its exit status", async () => {
     pve.inject.failNextTask("imgcopy", "emulator: injected: disk full");
     await expect(
@@ -158,8 +178,8 @@ describe("image import", () => {
     expect(pve.leftovers().volumes).toEqual([]);
   });
 
-  const deleteImported = (volid: string) =>
-    withSession(connection(caTls()), (s) =>
+  function deleteImported(volid: string) {
+    return withSession(connection(caTls()), (s) =>
       deleteImageIfUnused(s, {
         node: pve.node,
         storage: "local",
@@ -168,6 +188,7 @@ describe("image import", () => {
         taskTimeoutMs: 30_000,
       }),
     );
+  }
 
   // The emulator parses uploads as PVE does: fields only in the order content,
   // checksum-algorithm, checksum, then the part named `filename` (multipart.ts), and answers
