@@ -87,6 +87,12 @@ if [ ! -x "$EXOFORM_PULUMI_DIR/bin/pulumi" ] && ! system_pulumi_ok; then
   . "$here/env.sh"
 fi
 
+# ---- 4b. actionlint (the workflow linter the tests run; built from its Go module) ----
+if [ ! -x "$EXOFORM_CACHE/actionlint/$EXOFORM_ACTIONLINT_VERSION/bin/actionlint" ]; then
+  bash "$here/install-actionlint.sh" >&2
+  did+=("actionlint $EXOFORM_ACTIONLINT_VERSION")
+fi
+
 # ---- 5. TypeScript build (incremental: seconds when nothing changed) ----
 if [ -z "$(find lib infra image-builder cli bench -name '*.ts' -newer dist/.tsbuildinfo 2>/dev/null | head -1)" ] \
    && [ -f dist/.tsbuildinfo ] && [ ! tsconfig.build.json -nt dist/.tsbuildinfo ]; then :; else
