@@ -19,6 +19,8 @@ export interface Command {
   /** `exoform <usage>` */
   readonly usage: string;
   readonly summary: string;
+  /** Most positional arguments it takes (default: 1 when the usage names `[stack]`, else 0). */
+  readonly maxPositionals?: number;
   /** Flags of this command besides the global ones (--json, --help). */
   readonly options?: ParseArgsConfig["options"];
   run(ctx: CommandContext): Promise<void>;

@@ -7,6 +7,7 @@ import { parseArgs, ParseArgsConfig } from "node:util";
 import type { Command } from "./command";
 import { buildCommand } from "./commands/build";
 import { checkCommand } from "./commands/check";
+import { compareCommand } from "./commands/compare";
 import { downCommand } from "./commands/down";
 import { logsCommand } from "./commands/logs";
 import { statusCommand } from "./commands/status";
@@ -21,6 +22,7 @@ const COMMANDS: readonly Command[] = [
   logsCommand,
   downCommand,
   statusCommand,
+  compareCommand,
 ];
 
 const GLOBAL_OPTIONS: ParseArgsConfig["options"] = {
@@ -75,7 +77,7 @@ function parseCommandLine(command: Command, args: readonly string[]) {
       allowPositionals: true,
       strict: true,
     });
-    const maxArgs = command.usage.includes("[stack]") ? 1 : 0;
+    const maxArgs = command.maxPositionals ?? (command.usage.includes("[stack]") ? 1 : 0);
     if (positionals.length > maxArgs) {
       throw new Error(`too many arguments: ${positionals.slice(maxArgs).join(" ")}`);
     }

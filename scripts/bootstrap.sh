@@ -20,7 +20,7 @@ die() { echo "bootstrap: error: $*" >&2; exit 1; }
 declare -A APT_FOR=(
   [nasm]=nasm [gcc]=gcc [make]=make [clang]=clang [qemu-system-x86_64]=qemu-system-x86
   [qemu-img]=qemu-utils [ip]=iproute2 [ping]=iputils-ping [dnsmasq]=dnsmasq-base
-  [curl]=curl [wrk]=wrk [nft]=nftables [openssl]=openssl
+  [curl]=curl [wrk]=wrk [nft]=nftables [openssl]=openssl [chromium]=chromium
 )
 missing_cmds=()
 for c in "${!APT_FOR[@]}"; do command -v "$c" >/dev/null 2>&1 || missing_cmds+=("$c"); done
@@ -85,6 +85,12 @@ if [ ! -x "$EXOFORM_PULUMI_DIR/bin/pulumi" ] && ! system_pulumi_ok; then
   bash "$here/install-pulumi.sh"
   did+=("pulumi $EXOFORM_PULUMI_VERSION")
   . "$here/env.sh"
+fi
+
+# ---- 4b. actionlint (the workflow linter the tests run; built from its Go module) ----
+if [ ! -x "$EXOFORM_CACHE/actionlint/$EXOFORM_ACTIONLINT_VERSION/bin/actionlint" ]; then
+  bash "$here/install-actionlint.sh" >&2
+  did+=("actionlint $EXOFORM_ACTIONLINT_VERSION")
 fi
 
 # ---- 5. TypeScript build (incremental: seconds when nothing changed) ----

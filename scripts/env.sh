@@ -7,7 +7,8 @@ EXOFORM_NODE_VERSION=24.21.0
 EXOFORM_PULUMI_VERSION=$(cat "$EXOFORM_ROOT/scripts/pulumi-version")
 EXOFORM_NODE_DIR=$EXOFORM_CACHE/node/$EXOFORM_NODE_VERSION
 EXOFORM_PULUMI_DIR=$EXOFORM_CACHE/pulumi/$EXOFORM_PULUMI_VERSION
-export EXOFORM_ROOT EXOFORM_CACHE EXOFORM_NODE_VERSION EXOFORM_PULUMI_VERSION
+EXOFORM_ACTIONLINT_VERSION=1.7.12
+export EXOFORM_ROOT EXOFORM_CACHE EXOFORM_NODE_VERSION EXOFORM_PULUMI_VERSION EXOFORM_ACTIONLINT_VERSION
 
 # Node: the cached official Node 24 binary when there is one (the bootstrap fetches it only
 # when the system Node is older than 22), else the system's.
@@ -18,6 +19,9 @@ fi
 # recent enough pulumi is on PATH), else the one on PATH.
 if [ -x "$EXOFORM_PULUMI_DIR/bin/pulumi" ]; then
   case ":$PATH:" in *":$EXOFORM_PULUMI_DIR/bin:"*) ;; *) PATH="$EXOFORM_PULUMI_DIR/bin:$PATH" ;; esac
+fi
+if [ -x "$EXOFORM_CACHE/actionlint/$EXOFORM_ACTIONLINT_VERSION/bin/actionlint" ]; then
+  case ":$PATH:" in *":$EXOFORM_CACHE/actionlint/$EXOFORM_ACTIONLINT_VERSION/bin:"*) ;; *) PATH="$EXOFORM_CACHE/actionlint/$EXOFORM_ACTIONLINT_VERSION/bin:$PATH" ;; esac
 fi
 PATH="$EXOFORM_ROOT/node_modules/.bin:$PATH"
 export PATH
