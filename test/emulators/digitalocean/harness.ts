@@ -1,0 +1,192 @@
+/**
+ * What the emulator's end-to-end tests share: the prerequisite check (root, ip, qemu, dnsmasq,
+ * nft, curl; under CI=true a missing one FAILS the suite instead of skipping it), the one network
+ * namespace a test runs everything in, a static file server inside it (to serve images by URL,
+ * with `/private/…` answering 403 like a private Spaces object), and `pulumi` run inside it with
+ * the emulated plugin installed in the project's own PULUMI_HOME.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { removeNetns } from "../../../infra/local/netns";
+import type { RunResult } from "../../helpers/pulumi";
+
+const TOOLS = ["ip", "qemu-system-x86_64", "dnsmasq", "nft", "curl", "ping"];
+
+/** Why the privileged end-to-end tests cannot run here, or undefined when they can. */
+export function missingPrerequisites(): string | undefined {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push("root (network namespaces, bridges, nftables)");
+  for (const t of TOOLS) {
+    try {
+      execFileSync("sh", ["-c", `command -v ${t}`], { stdio: "ignore" });
+    } catch {
+      missing.push(t);
+    }
+  }
+  return missing.length ? `missing: ${missing.join(", ")}` : undefined;
+}
+
+/**
+ * `describe` when the prerequisites are there. Otherwise: under CI=true a suite whose one test
+ * fails with the reason; elsewhere a skipped suite (reported as skipped, never as passed).
+ */
+export function describePrivileged(name: string, body: () => void): void {
+  const missing = missingPrerequisites();
+  if (!missing) return describe(name, body);
+  if (process.env.CI === "true" || process.env.CI === "1")
+    return describe(name, () => {
+      test("prerequisites", () => {
+        throw new Error(`${name} needs ${missing} (CI=true: this is a failure, not a skip)`);
+      });
+    });
+  return describe.skip(`${name} (${missing})`, body);
+}
+
+/** A network namespace of the test's own, with loopback up. */
+export class TestNamespace {
+  readonly name = `exo-do-${randomBytes(4).toString("hex")}`;
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "exo-do-ns-"));
+
+  static create(): TestNamespace {
+    const ns = new TestNamespace();
+    execFileSync("ip", ["netns", "add", ns.name]);
+    execFileSync("ip", ["-n", ns.name, "link", "set", "lo", "up"]);
+    return ns;
+  }
+
+  argv(argv: readonly string[]): string[] {
+    return ["ip", "netns", "exec", this.name, ...argv];
+  }
+
+  /**
+   * Runs a command inside; never throws on a non-zero exit. No stdin (a pipe to a command that
+   * exits at once can fail with EPIPE).
+   */
+  exec(
+    argv: readonly string[],
+    opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<RunResult> {
+    const [file, ...args] = this.argv(argv);
+    return new Promise((resolve, reject) => {
+      const child = spawn(file, args, {
+        cwd: opts.cwd,
+        env: opts.env ?? process.env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  /** `curl` inside the namespace: the body, or undefined when the request failed. */
+  async get(url: string, timeoutSeconds = 2): Promise<string | undefined> {
+    const r = await this.exec(["curl", "-sf", "--max-time", String(timeoutSeconds), url]);
+    return r.code === 0 ? r.stdout : undefined;
+  }
+
+  /** Kills whatever still runs inside (QEMU, dnsmasq, servers) and deletes the namespace. */
+  async remove(): Promise<void> {
+    await removeNetns({ name: this.name, dir: this.dir });
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Names of the links inside (bridges and taps the emulator made). */
+  links(): string[] {
+    try {
+      return execFileSync("ip", ["-n", this.name, "-o", "link", "show"], { encoding: "utf8" })
+        .split("\n")
+        .map((l) => l.split(":")[1]?.trim().split("@")[0])
+        .filter((l): l is string => !!l && l !== "lo");
+    } catch {
+      return [];
+    }
+  }
+
+  /** Pids of the processes inside the namespace. */
+  pids(): number[] {
+    try {
+      return execFileSync("ip", ["netns", "pids", this.name], { encoding: "utf8" })
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number);
+    } catch {
+      return [];
+    }
+  }
+}
+
+/** The command line of `pid`, or "" once it has gone. */
+export function commandOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+  } catch {
+    return "";
+  }
+}
+
+const FILE_SERVER = `
+const http = require("http"), fs = require("fs"), path = require("path");
+const [root, port] = process.argv.slice(2);
+http.createServer((req, res) => {
+  const u = new URL(req.url, "http://x");
+  if (u.pathname.startsWith("/private/")) { res.writeHead(403); return res.end("AccessDenied"); }
+  const f = path.join(root, path.normalize(u.pathname));
+  if (!f.startsWith(root) || !fs.existsSync(f) || !fs.statSync(f).isFile()) { res.writeHead(404); return res.end(); }
+  res.writeHead(200, { "content-length": fs.statSync(f).size });
+  if (req.method === "HEAD") return res.end();
+  fs.createReadStream(f).pipe(res);
+}).listen(Number(port), "127.0.0.1", () => console.log("ready"));
+`;
+
+/** A static file server on 127.0.0.1:`port` inside `ns`, serving `root`. */
+export async function startFileServer(
+  ns: TestNamespace,
+  root: string,
+  port: number,
+): Promise<void> {
+  const script = path.join(ns.dir, "file-server.js");
+  fs.writeFileSync(script, FILE_SERVER);
+  const [file, ...args] = ns.argv([process.execPath, script, root, String(port)]);
+  const child = spawn(file, args, { stdio: ["ignore", "pipe", "inherit"], detached: false });
+  await new Promise<void>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`file server exited ${code}`)));
+    child.stdout!.once("data", () => resolve());
+  });
+  child.unref();
+}
+
+/** `GET /health` of a guest: its JSON, or undefined when it did not answer. */
+export async function health(
+  ns: TestNamespace,
+  host: string,
+): Promise<{ build?: string } | undefined> {
+  const body = await ns.get(`http://${host}/health`);
+  if (body === undefined) return undefined;
+  try {
+    return JSON.parse(body) as { build?: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls `check` every 200 ms until it returns something truthy, or fails after `ms`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  ms: number,
+): Promise<T> {
+  for (const end = Date.now() + ms; ;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
