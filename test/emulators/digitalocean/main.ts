@@ -44,7 +44,6 @@ export function providerConfig(
 
 function interceptConfigure(emulator: DigitalOceanEmulator): void {
   const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const grpc = require(require.resolve("@grpc/grpc-js", { paths: [pulumiDir] }));
   const addService = grpc.Server.prototype.addService;
   grpc.Server.prototype.addService = function (service: unknown, impl: Record<string, Handler>) {
