@@ -235,11 +235,26 @@ export class DigitalOceanEmulator implements pulumiProvider.Provider {
   // ---- diff ----
 
   async diff(
+    id: string,
+    urn: string,
+    olds: Props,
+    news: Props,
+  ): Promise<pulumiProvider.DiffResult> {
+    const { changed, replaces } = await this.detailedDiff(id, urn, olds, news);
+    return { changes: changed.length > 0, replaces };
+  }
+
+  /**
+   * The diff with its changed keys, which the engine needs to apply a resource's
+   * `replaceOnChanges` (pkg/resource/deploy/step_generator.go applyReplaceOnChanges reads
+   * ChangedKeys / DetailedDiff); main.ts sends them, as the bridged provider does.
+   */
+  async detailedDiff(
     _id: string,
     urn: string,
     oldsIn: Props,
     newsIn: Props,
-  ): Promise<pulumiProvider.DiffResult> {
+  ): Promise<{ changed: string[]; replaces: string[] }> {
     const { type } = parseUrn(urn);
     const olds = unwrapSecrets(oldsIn) as Props;
     const news = unwrapSecrets(newsIn) as Props;
@@ -252,7 +267,7 @@ export class DigitalOceanEmulator implements pulumiProvider.Provider {
     }
     // TF-DO droplet: turning IPv6 off forces a new droplet (CustomizeDiff, issue #1104).
     if (type === "Droplet" && olds.ipv6 === true && news.ipv6 === false) replaces.push("ipv6");
-    return { changes: changed.length > 0 || replaces.length > 0, replaces };
+    return { changed, replaces };
   }
 
   // ---- create ----
