@@ -8,6 +8,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { removeNetns } from "../../../infra/local/netns";
@@ -189,4 +190,134 @@ export async function eventually<T>(
     if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+const RELAY = `
+const net = require("net");
+const [sock, port] = process.argv.slice(2);
+net.createServer((c) => {
+  const u = net.connect(sock);
+  c.pipe(u).pipe(c);
+  const end = () => { c.destroy(); u.destroy(); };
+  c.on("error", end); u.on("error", end);
+}).listen(Number(port), "127.0.0.1", () => console.log("ready"));
+`;
+
+/**
+ * Makes 127.0.0.1:`port` inside `ns` reach 127.0.0.1:`port` of the test's own namespace, over a
+ * Unix socket (the file system is shared; no veth, no route, no address in either namespace).
+ * Used for servers a helper starts outside, such as SeaweedFS. Returns a function that closes
+ * the outer end; the inner end dies with the namespace.
+ */
+export async function relayIntoNamespace(ns: TestNamespace, port: number): Promise<() => void> {
+  const sock = path.join(ns.dir, `relay-${port}.sock`);
+  const outer = net.createServer((c) => {
+    const u = net.connect(port, "127.0.0.1");
+    c.pipe(u).pipe(c);
+    const end = () => {
+      c.destroy();
+      u.destroy();
+    };
+    c.on("error", end);
+    u.on("error", end);
+  });
+  await new Promise<void>((resolve) => outer.listen(sock, resolve));
+  const script = path.join(ns.dir, "relay.js");
+  fs.writeFileSync(script, RELAY);
+  await spawnReady(ns, [process.execPath, script, sock, String(port)]);
+  return () => outer.close();
+}
+
+/** Spawns a Node script inside `ns` that prints a line once it is ready; resolves then. */
+async function spawnReady(ns: TestNamespace, argv: string[]): Promise<number> {
+  const [file, ...args] = ns.argv(argv);
+  const child = spawn(file, args, { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`${argv.join(" ")} exited ${code}`)));
+    child.stdout!.once("data", () => resolve());
+  });
+  child.removeAllListeners("exit");
+  child.unref();
+  return child.pid!;
+}
+
+const PROBER = `
+const http = require("http"), fs = require("fs");
+const [url, out, every] = process.argv.slice(2);
+const fd = fs.openSync(out, "a");
+let stop = false;
+process.on("SIGTERM", () => { stop = true; });
+const once = () => new Promise((resolve) => {
+  const t = Date.now();
+  const req = http.get(url, { timeout: 1000, agent: false }, (res) => {
+    let body = "";
+    res.on("data", (d) => (body += d));
+    res.on("end", () => {
+      let build;
+      try { build = JSON.parse(body).build; } catch {}
+      resolve({ t, ok: res.statusCode === 200 && !!build, status: res.statusCode, build });
+    });
+  });
+  req.on("timeout", () => req.destroy(new Error("timeout")));
+  req.on("error", (e) => resolve({ t, ok: false, error: e.message }));
+});
+(async () => {
+  console.log("ready");
+  while (!stop) {
+    const r = await once();
+    fs.writeSync(fd, JSON.stringify(r) + "\\n");
+    await new Promise((r) => setTimeout(r, Number(every)));
+  }
+  fs.closeSync(fd);
+  process.exit(0);
+})();
+`;
+
+export interface Probe {
+  readonly t: number;
+  readonly ok: boolean;
+  readonly status?: number;
+  readonly build?: string;
+  readonly error?: string;
+}
+
+/** A probe loop inside `ns`: `GET url` one after another, `everyMs` apart, until stopped. */
+export class ProbeLoop {
+  private constructor(
+    private readonly pid: number,
+    private readonly out: string,
+  ) {}
+
+  static async start(ns: TestNamespace, url: string, everyMs = 50): Promise<ProbeLoop> {
+    const out = path.join(ns.dir, `probes-${randomBytes(3).toString("hex")}.jsonl`);
+    const script = path.join(ns.dir, "prober.js");
+    fs.writeFileSync(script, PROBER);
+    const pid = await spawnReady(ns, [process.execPath, script, url, out, String(everyMs)]);
+    return new ProbeLoop(pid, out);
+  }
+
+  /** Stops the loop and returns every probe it made. */
+  async stop(): Promise<Probe[]> {
+    try {
+      process.kill(this.pid, "SIGTERM");
+    } catch {
+      // gone already
+    }
+    for (let i = 0; i < 100 && commandOf(this.pid) !== ""; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    return fs
+      .readFileSync(this.out, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Probe);
+  }
+}
+
+/** The builds a probe sequence saw, with repeats collapsed: [old, new] for one clean switch. */
+export function buildSequence(probes: readonly Probe[]): (string | undefined)[] {
+  const seq: (string | undefined)[] = [];
+  for (const p of probes)
+    if (seq[seq.length - 1] !== p.build || seq.length === 0) seq.push(p.build);
+  return seq;
 }
