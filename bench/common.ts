@@ -6,8 +6,8 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { createNetns, removeNetns } from "../infra/local/netns";
-import { launchQemu, readSerial, stopQemu } from "../infra/local/qemu";
+import { createNetns, removeNetns } from "../infra/targets/local/netns";
+import { launchQemu, readSerial, stopQemu } from "../infra/targets/local/qemu";
 
 export const BOOTS = 5;
 export const GUEST = "10.0.2.15";

@@ -7,7 +7,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
-import { netnsCommand } from "../infra/local/netns";
+import { netnsCommand } from "../infra/targets/local/netns";
 import {
   BOOTS,
   bootLine,

@@ -23,7 +23,7 @@ import {
   readBootSoftware,
 } from "../image-builder";
 import { parsePingLine } from "../infra/health/ping";
-import { netnsCommand } from "../infra/local/netns";
+import { netnsCommand } from "../infra/targets/local/netns";
 import { BOOTS, bootLine, BootTime, GUEST, Probe, summarize, timedBoot } from "./common";
 import { benchHttp, HttpBench } from "./http";
 

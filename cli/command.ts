@@ -1,6 +1,10 @@
 /** What every command folder exports, and the shared pieces of their results. */
 import type { ParseArgsConfig } from "node:util";
+import { consoleLines, consoleTail } from "../lib/console";
+import { consoleTailOf } from "../infra/health";
 import type { HealthReport } from "../infra/health/check";
+import type { InstanceOutput, StackOutputs } from "../infra/outputs";
+import { findTarget, Target } from "../infra/targets";
 import type { Output } from "./output";
 
 export interface CommandContext {
@@ -25,26 +29,19 @@ export function stackArg(ctx: CommandContext): string {
   return ctx.args[0] ?? "local";
 }
 
-/** One instance as the program exports it (stack output `instances`). */
-export interface InstanceOutput {
-  readonly name: string;
-  readonly url: string;
-  readonly network: "netns" | "user";
-  readonly netns?: string;
-  readonly pingAddress?: string;
-  readonly pid: number;
-  readonly serialLog: string;
-  readonly pidFile: string;
-  readonly health: HealthReport;
+/** The registered target that deployed `outputs` (undefined for one no longer registered). */
+export function targetOf(outputs: Pick<StackOutputs, "target">): Target | undefined {
+  return findTarget(outputs.target);
 }
 
-/** Lines describing an instance and its health report, shared by `up` and `check`. */
+/** Lines describing an instance and a health report of it, shared by `up` and `check`. */
 export function describeInstance(
-  i: Pick<InstanceOutput, "name" | "url" | "netns" | "pid">,
-  report: HealthReport,
+  i: InstanceOutput,
+  target: Target | undefined,
+  report: HealthReport = i.health,
 ): string[] {
-  const where = i.netns ? `in netns ${i.netns}` : "via QEMU user-mode networking";
-  const lines = [`  ${i.name}  ${i.url}  ${where} (pid ${i.pid})`];
+  const where = target?.describeInstance?.(i) ?? (i.address ? `at ${i.address}` : "");
+  const lines = [`  ${i.name}  ${i.url}${where ? `  ${where}` : ""}`];
   const { icmp, http } = report;
   if (icmp.status === "skipped") {
     lines.push(`    ping  skipped: ${icmp.reason}`);
@@ -65,6 +62,23 @@ export function describeInstance(
   }
   for (const f of report.failures) lines.push(`    ${f.probe} failure: ${f.error}`);
   return lines;
+}
+
+/**
+ * The console's last lines for a failure message: from the target when it can read the
+ * console, else from the health spec's console log file; undefined when there is none.
+ */
+export async function consoleTailFor(
+  i: InstanceOutput,
+  target: Target | undefined,
+): Promise<{ source: string; lines: string } | undefined> {
+  if (target?.readConsole) {
+    const log = await target.readConsole(i).catch(() => undefined);
+    if (log?.text !== undefined) {
+      return { source: log.source, lines: consoleTail(consoleLines(log.text)) };
+    }
+  }
+  return consoleTailOf(i.healthSpec);
 }
 
 function seconds(ms: number | undefined): string {

@@ -1,30 +1,52 @@
 /**
- * Pulumi engine events → exoform phase events. The program's own events (image build) arrive as
- * encoded diagnostics; resource steps of our resource types become the "instance" and "health"
- * phases; error diagnostics are kept for the final message.
+ * Pulumi engine events → exoform phase events. Resource steps become progress in the words of
+ * the resource's target (its `resourcePhases`, through the registry) or of the health check;
+ * resource types nobody describes still show progress, in generic words. Error diagnostics
+ * are kept for the final message. The program's own events come over the event channel
+ * (event-channel.ts), not through the engine.
  */
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { PhaseEvent } from "../lib/events";
-import { decodeProgramEvent } from "../infra/program-events";
+import { HEALTH_CHECK_TYPE } from "../infra/health/resource";
+import { allTargets } from "../infra/targets";
+import type { ResourcePhase, StepOp } from "../infra/targets/target";
 
-const PHASE_BY_TYPE: Record<string, string> = {
-  "pulumi-nodejs:dynamic/local:QemuVm": "instance",
-  "pulumi-nodejs:dynamic/health:HealthCheck": "health",
+const HEALTH_PHASE: ResourcePhase = {
+  phase: "health",
+  verbs: { create: ["checking", "healthy"], "create-replacement": ["checking", "healthy"] },
 };
 
-/** What a step does, in the words of each phase. */
-const VERB: Record<string, Partial<Record<string, [string, string]>>> = {
-  instance: {
-    create: ["starting QEMU for", "running"],
-    "create-replacement": ["starting the replacement QEMU for", "replacement running"],
-    delete: ["stopping QEMU of", "stopped"],
-    "delete-replaced": ["stopping the replaced QEMU of", "replaced one stopped"],
-  },
-  health: {
-    create: ["checking", "healthy"],
-    "create-replacement": ["checking", "healthy"],
-  },
+/** What any step does, for resource types without a ResourcePhase. */
+const GENERIC_VERBS: Partial<Record<StepOp, readonly [string, string]>> = {
+  create: ["creating", "created"],
+  "create-replacement": ["creating the replacement of", "replacement created"],
+  update: ["updating", "updated"],
+  delete: ["deleting", "deleted"],
+  "delete-replaced": ["deleting the replaced", "replaced one deleted"],
 };
+
+/** The phase wording of a resource type: its target's, the health check's, or generic. */
+export function resourcePhaseFor(type: string): ResourcePhase | undefined {
+  if (type === HEALTH_CHECK_TYPE) return HEALTH_PHASE;
+  for (const target of allTargets()) {
+    const phase = target.resourcePhases?.[type];
+    if (phase) return phase;
+  }
+  // The stack itself and component resources only group others: no progress of their own.
+  if (type === "pulumi:pulumi:Stack" || type.startsWith("pulumi:providers:")) return undefined;
+  if (/^exoform:[^:]+:/.test(type)) return undefined;
+  return { phase: GENERIC_PHASE, verbs: GENERIC_VERBS };
+}
+
+const GENERIC_PHASE = "resource";
+
+/** `digitalocean:index/droplet:Droplet` → `digitalocean:Droplet`. Pure. */
+export function shortType(type: string): string {
+  const parts = type.split(":");
+  return parts.length === 3
+    ? `${parts[0].replace(/^pulumi-nodejs$/, "dynamic")}:${parts[2]}`
+    : type;
+}
 
 export interface EngineEventState {
   /**
@@ -45,8 +67,6 @@ export function newEngineEventState(): EngineEventState {
 export function translateEngineEvent(event: EngineEvent, state: EngineEventState): PhaseEvent[] {
   if (event.diagnosticEvent) {
     const d = event.diagnosticEvent;
-    const carried = decodeProgramEvent(d.message);
-    if (carried) return [carried];
     if (d.severity === "error") {
       const message = cleanDiagnostic(d.message);
       if (message && !state.errors.includes(message)) state.errors.push(message);
@@ -62,10 +82,13 @@ export function translateEngineEvent(event: EngineEvent, state: EngineEventState
   if (event.resOutputsEvent && step.op === "create") {
     state.created.push(step.urn);
   }
-  const phase = PHASE_BY_TYPE[step.type];
-  const verbs = phase ? VERB[phase][step.op] : undefined;
-  if (!phase || !verbs) return [];
-  const name = step.urn.split("::").pop() ?? step.urn;
+  const described = resourcePhaseFor(step.type);
+  const verbs = described?.verbs[step.op as StepOp];
+  if (!described || !verbs) return [];
+  const { phase } = described;
+  const resource = step.urn.split("::").pop() ?? step.urn;
+  // Generic wording names the type too: "creating web (digitalocean:Droplet)".
+  const name = phase === GENERIC_PHASE ? `${resource} (${shortType(step.type)})` : resource;
   if (event.resourcePreEvent) {
     return [{ phase, status: "start", message: `${verbs[0]} ${name}` }];
   }
@@ -73,21 +96,15 @@ export function translateEngineEvent(event: EngineEvent, state: EngineEventState
     return [{ phase, status: "error", message: `${name} failed` }];
   }
   const outs = step.new?.outputs ?? {};
+  const detail = step.op.startsWith("create") && described.detail ? described.detail(outs) : "";
   return [
     {
       phase,
       status: "stop",
-      message: `${name} ${verbs[1]}${detail(phase, step.op, outs)}`,
-      data: { urn: step.urn },
+      message: `${name} ${verbs[1]}${detail}`,
+      data: { urn: step.urn, type: step.type },
     },
   ];
-}
-
-function detail(phase: string, op: string, outs: Record<string, unknown>): string {
-  if (phase === "instance" && op.startsWith("create")) {
-    return ` (pid ${outs.pid}, ${outs.netns ? `netns ${outs.netns}` : "user-mode networking"})`;
-  }
-  return "";
 }
 
 /** Pulumi wraps provider errors ("error: ... creating urn:...: ..."); keep the useful part. */

@@ -8,12 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CommandError, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
-import {
-  StackConfig,
-  stackConfigFromPulumi,
-  stackFileFor,
-  targetNotImplemented,
-} from "../infra/config";
+import { StackConfig, stackConfigFromPulumi, stackFileFor } from "../infra/config";
+import { parseStackOutputs, StackOutputs, StackOutputsError } from "../infra/outputs";
 import { CliError, ExitCode } from "./exit-codes";
 
 /** The project: the repository by default; tests point EXOFORM_PROJECT_DIR at a copy. */
@@ -78,23 +74,30 @@ export async function existingStack(name: string): Promise<Stack | undefined> {
   );
 }
 
-/** The validated configuration; an invalid one or a target not implemented yet is exit code 2. */
+/** The validated configuration; an invalid one (or a target not implemented yet) is exit code 2. */
 export async function loadStackConfig(stack: Stack): Promise<StackConfig> {
   const all = await pulumiCall(() => stack.getAllConfig());
   const flat = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
-  const config = stackConfigFromPulumi(
+  return stackConfigFromPulumi(
     stack.name,
     flat,
     (message) => new CliError(message, ExitCode.Config),
   );
-  const notImplemented = targetNotImplemented(stack.name, config.target);
-  if (notImplemented) throw new CliError(notImplemented, ExitCode.Config);
-  return config;
 }
 
-export async function stackOutputs(stack: Stack): Promise<Record<string, unknown>> {
+/**
+ * The stack's outputs validated against the outputs contract (infra/outputs.ts), or undefined
+ * when it exported none; outputs that break the contract are exit code 1 with each field named.
+ */
+export async function stackOutputs(stack: Stack): Promise<StackOutputs | undefined> {
   const outputs: OutputMap = await pulumiCall(() => stack.outputs());
-  return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
+  const raw = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
+  try {
+    return parseStackOutputs(stack.name, raw);
+  } catch (e) {
+    if (e instanceof StackOutputsError) throw new CliError(e.message, ExitCode.Error);
+    throw e;
+  }
 }
 
 /**

@@ -1,53 +1,37 @@
 /**
- * Stack configuration: the `exoform:*` keys of `stacks/Pulumi.<stack>.yaml`, validated with one
- * zod schema that both the Pulumi program and the CLI use. Errors name the stack file, then each
- * field (`stacks/Pulumi.local.yaml: invalid stack configuration:` and
+ * Stack configuration: the `exoform:*` keys of `stacks/Pulumi.<stack>.yaml`, validated with zod
+ * by both the Pulumi program and the CLI. The schema is a union on `exoform:target`: the keys
+ * every target shares (image, instances, health) plus the chosen target's own settings key
+ * (`exoform:<target>`, checked by that target's schema from the registry). Settings of another
+ * target are an error naming their key. Errors name the stack file, then each field
+ * (`stacks/Pulumi.local.yaml: invalid stack configuration:` and
  * `  exoform:health.deadlineSeconds: ...`).
  */
-import * as path from "node:path";
 import { z } from "zod";
 import { describeConfigIssue, ImageConfigSchema } from "../image-builder";
 import { HealthThresholdsSchema } from "./health/thresholds";
+import { CONFIG_NAMESPACE, stackFileFor } from "./stack-file";
+import { findTarget, settingsKeys, unknownTargetProblem } from "./targets";
 
-/** The Pulumi config namespace of every exoform key (the project name). */
-export const CONFIG_NAMESPACE = "exoform";
+export { CONFIG_NAMESPACE, stackFileFor };
 
-/** Where a stack's configuration lives, relative to the project (`stackConfigDir: stacks`). */
-export function stackFileFor(stack: string): string {
-  return path.join("stacks", `Pulumi.${stack}.yaml`);
-}
-
-export const TARGETS = ["local", "digitalocean", "proxmox"] as const;
-export type Target = (typeof TARGETS)[number];
-
-/** Options of the local target (QEMU on this machine). */
-export const LocalTargetSchema = z
-  .object({
-    /** tcg (default: works everywhere) or kvm (needs a usable /dev/kvm). */
-    accel: z.enum(["tcg", "kvm"]).default("tcg"),
-    /** Guest memory in MiB; when absent, infra/local/qemu.ts's default (what the kernel is made for). */
-    memoryMb: z.number().int().min(2).max(4096).optional(),
-    /**
-     * netns: a network namespace with tap + dnsmasq (needs root or CAP_NET_ADMIN; ICMP and
-     * HTTP are checked). user: QEMU user-mode networking with a forwarded HTTP port (ICMP is
-     * skipped). auto: netns when allowed, else user.
-     */
-    network: z.enum(["auto", "netns", "user"]).default("auto"),
-  })
-  .strict();
-
-export const StackConfigSchema = z
-  .object({
-    target: z.enum(TARGETS),
-    image: ImageConfigSchema.default(ImageConfigSchema.parse({})),
-    instances: z.number().int().min(1).max(8).default(1),
-    health: HealthThresholdsSchema.default(HealthThresholdsSchema.parse({})),
-    local: LocalTargetSchema.default(LocalTargetSchema.parse({})),
-  })
-  .strict();
-export type StackConfig = z.infer<typeof StackConfigSchema>;
+/** The settings every target shares. */
+export const CommonStackConfigSchema = z.object({
+  image: ImageConfigSchema.default(ImageConfigSchema.parse({})),
+  /** Instances to run (per region or node, where the target has several). */
+  instances: z.number().int().min(1).max(8).default(1),
+  health: HealthThresholdsSchema.default(HealthThresholdsSchema.parse({})),
+});
 /** The settings every target shares: image, instance count, health thresholds. */
-export type CommonStackConfig = Pick<StackConfig, "image" | "instances" | "health">;
+export type CommonStackConfig = z.infer<typeof CommonStackConfigSchema>;
+
+/** A validated stack configuration: the shared settings, the target, and its own settings. */
+export interface StackConfig extends CommonStackConfig {
+  /** A registered target's name (`exoform:target`). */
+  readonly target: string;
+  /** `exoform:<target>`, validated by the target's settingsSchema (defaults applied). */
+  readonly settings: unknown;
+}
 
 /** A stack configuration that does not validate; the message names the file and every field. */
 export class StackConfigError extends Error {
@@ -85,17 +69,52 @@ function decodeConfigText(text: string): unknown {
   }
 }
 
-/** Validates the `exoform:*` config of one stack; throws StackConfigError naming the fields. */
+/**
+ * Validates the `exoform:*` config of one stack (keys without the namespace); throws
+ * StackConfigError naming every field: a missing or unknown target, settings of another
+ * target, unknown keys, and each invalid value of the shared and the target's settings.
+ */
 export function parseStackConfig(
   config: Readonly<Record<string, unknown>>,
   stackFile: string,
 ): StackConfig {
-  const result = StackConfigSchema.safeParse(config);
-  if (result.success) return result.data;
-  throw new StackConfigError(
-    stackFile,
-    result.error.issues.flatMap((issue) => describeIssue(issue, config)),
-  );
+  const problems: string[] = [];
+  const name = config.target;
+  const target = typeof name === "string" ? findTarget(name) : undefined;
+  if (name === undefined) problems.push(`${CONFIG_NAMESPACE}:target: required setting is missing`);
+  else if (!target) problems.push(`${CONFIG_NAMESPACE}:target: ${unknownTargetProblem(name)}`);
+
+  const common = CommonStackConfigSchema.safeParse(config);
+  if (!common.success) problems.push(...describeIssues(common.error.issues, config));
+  let settings: unknown;
+  if (target) {
+    const raw = config[target.name] ?? {};
+    const parsed = target.settingsSchema.safeParse(raw);
+    if (parsed.success) settings = parsed.data;
+    else {
+      const prefixed = parsed.error.issues.map((i) => ({ ...i, path: [target.name, ...i.path] }));
+      problems.push(...describeIssues(prefixed, { ...config, [target.name]: raw }));
+    }
+  }
+  if (typeof name === "string") {
+    for (const other of settingsKeys().filter((t) => t !== name && t in config)) {
+      problems.push(
+        `${CONFIG_NAMESPACE}:${other}: settings of the ${other} target, but exoform:target is ${JSON.stringify(name)}: remove the key or change the target`,
+      );
+    }
+  }
+  const known = new Set([
+    "target",
+    ...Object.keys(CommonStackConfigSchema.shape),
+    ...settingsKeys(),
+  ]);
+  for (const key of Object.keys(config).filter((k) => !known.has(k))) {
+    problems.push(`${CONFIG_NAMESPACE}:${key}: unknown setting`);
+  }
+  if (problems.length > 0 || !common.success || !target) {
+    throw new StackConfigError(stackFile, problems);
+  }
+  return { target: target.name, ...common.data, settings };
 }
 
 /**
@@ -116,14 +135,10 @@ export function stackConfigFromPulumi(
 }
 
 /** One line per problem: `exoform:<key>.<field>: <what is wrong>`. */
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): string[] {
-  return describeConfigIssue(issue, input).map(({ field, message }) =>
-    field ? `${CONFIG_NAMESPACE}:${field}: ${message}` : message,
+function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
+  return issues.flatMap((issue) =>
+    describeConfigIssue(issue, input).map(({ field, message }) =>
+      field ? `${CONFIG_NAMESPACE}:${field}: ${message}` : message,
+    ),
   );
-}
-
-/** Targets the schema accepts but no provider implements yet; the CLI refuses them early too. */
-export function targetNotImplemented(stack: string, target: Target): string | undefined {
-  if (target === "local") return undefined;
-  return `${stackFileFor(stack)}: exoform:target: the ${target} target is not implemented yet (only "local" is)`;
 }

@@ -1,81 +1,50 @@
 /**
- * The health check every target uses: wait (until a deadline counted from instance creation)
- * for the first ICMP echo reply and the first good GET /health, concurrently, then measure loss,
- * round-trip time and HTTP latency against the stack's thresholds. ICMP alone never makes an
- * instance healthy: HTTP must pass, ICMP must pass or be skipped with a reason.
+ * The health check every target uses: probe at once and keep probing until a deadline counted
+ * from the start of the check (not from the instance's creation: a check that is re-run later,
+ * or re-created because a threshold changed, must still probe), for the first ICMP echo reply
+ * and the first good GET /health, concurrently; then measure loss, round-trip time and HTTP
+ * latency against the stack's thresholds. ICMP alone never makes an instance healthy: HTTP must
+ * pass, ICMP must pass or be skipped with a reason. Imports nothing from any target.
  */
-import * as fs from "node:fs";
 import type { EventSink } from "../../lib/events";
-import type { HealthThresholds } from "./thresholds";
 import { healthResponseProblem, httpGet } from "./http";
-import { readSerial } from "../local/qemu";
-import { measurePing, PingStats, waitForFirstEcho } from "./ping";
+import { measurePing, waitForFirstEcho } from "./ping";
+import type {
+  HealthCheckSpec,
+  HealthReport,
+  HttpResult,
+  IcmpResult,
+  PingStats,
+  ProbeName,
+} from "./schema";
+import type { HealthThresholds } from "./thresholds";
 
-export interface HealthCheckSpec {
-  /** The instance, as messages name it. */
-  readonly instance: string;
-  /** The image id `/health` must report as `build`. */
-  readonly expectedBuild: string;
-  /** Full URL of the health endpoint, e.g. http://10.0.2.15:80/health. */
-  readonly httpUrl: string;
-  /** The address to ping, or why ICMP cannot be checked on this target. */
-  readonly icmp: { readonly address: string } | { readonly skipReason: string };
-  /** When the instance was created (epoch ms): deadline and time-to-first-reply count from it. */
-  readonly startedAtEpochMs: number;
-  readonly thresholds: HealthThresholds;
-  /** Run the probes inside this network namespace (`ip netns exec`). */
-  readonly netns?: string;
-  /** The instance's serial console log, whose tail goes into failure messages. */
-  readonly serialLogPath?: string;
-}
+export * from "./schema";
 
-export type ProbeName = "icmp" | "http";
-
-export interface IcmpResult {
-  readonly status: "passed" | "failed" | "skipped";
-  readonly address?: string;
-  /** Why ICMP was skipped. */
-  readonly reason?: string;
-  /** Instance creation → first echo reply. */
-  readonly firstReplyMs?: number;
-  readonly stats?: PingStats;
-}
-
-export interface HttpResult {
-  readonly status: "passed" | "failed";
-  readonly url: string;
-  /** Instance creation → first 200 with the expected build. */
-  readonly firstOkMs?: number;
-  readonly build?: string;
-  readonly latencyAvgMs?: number;
-  readonly latencyMaxMs?: number;
-  readonly requests?: number;
-}
-
-export interface HealthReport {
-  readonly healthy: boolean;
-  readonly instance: string;
-  readonly expectedBuild: string;
-  readonly icmp: IcmpResult;
-  readonly http: HttpResult;
-  /** One entry per failed probe, with the last error it saw. */
-  readonly failures: readonly { readonly probe: ProbeName; readonly error: string }[];
-  readonly checkedAt: string;
-}
-
-/** A failed health check: names the probe, its last error and the tail of the serial log. */
+/** A failed health check: names each failed probe, its last error and the console's tail. */
 export class HealthCheckError extends Error {
   constructor(
     readonly report: HealthReport,
-    serialTail?: { path: string; lines: string },
+    consoleTail?: { source: string; lines: string },
   ) {
-    const probes = report.failures.map((f) => `  ${f.probe}: ${f.error}`).join("\n");
-    const tail = serialTail
-      ? `\nlast lines of the serial log (${serialTail.path}):\n${serialTail.lines}`
-      : "";
-    super(`health check failed for ${report.instance}:\n${probes}${tail}`);
+    super(healthFailureMessage(report, consoleTail));
     this.name = "HealthCheckError";
   }
+}
+
+/**
+ * "health check failed for <instance>:", one line per failed probe, then the console's last
+ * lines when the target has a console. Pure.
+ */
+export function healthFailureMessage(
+  report: HealthReport,
+  consoleTail?: { source: string; lines: string },
+): string {
+  const probes = report.failures.map((f) => `  ${f.probe}: ${f.error}`).join("\n");
+  const tail = consoleTail
+    ? `\nlast lines of the console (${consoleTail.source}):\n${consoleTail.lines}`
+    : "";
+  return `health check failed for ${report.instance}:\n${probes}${tail}`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,7 +54,8 @@ export async function runHealthCheck(
   spec: HealthCheckSpec,
   onEvent: EventSink = () => undefined,
 ): Promise<HealthReport> {
-  const deadline = spec.startedAtEpochMs + spec.thresholds.deadlineSeconds * 1000;
+  // The deadline counts from now, and every probe tries at least once before it is checked.
+  const deadline = Date.now() + spec.thresholds.deadlineSeconds * 1000;
   const icmpWhat = "address" in spec.icmp ? `ping ${spec.icmp.address}` : "ICMP skipped";
   onEvent({
     phase: "health",
@@ -149,13 +119,13 @@ async function checkHttp(
   onEvent: EventSink,
 ): Promise<{ result: HttpResult; error?: string }> {
   const url = spec.httpUrl;
-  let lastError = "no attempt made";
+  let lastError = "";
   let firstOkMs: number | undefined;
-  while (Date.now() < deadline) {
+  do {
     const error = await probeHttpOnce(
       url,
       spec.expectedBuild,
-      Math.min(2000, deadline - Date.now()),
+      Math.max(500, Math.min(2000, deadline - Date.now())),
     );
     if (!error) {
       firstOkMs = Date.now() - spec.startedAtEpochMs;
@@ -166,7 +136,7 @@ async function checkHttp(
       onEvent({ phase: "health", status: "progress", message: `GET ${url}: ${error}` });
     }
     await sleep(100);
-  }
+  } while (Date.now() < deadline);
   if (firstOkMs === undefined) {
     const error = `GET ${url} did not succeed within ${spec.thresholds.deadlineSeconds} s (last: ${lastError})`;
     return { result: { status: "failed", url }, error };
@@ -235,17 +205,6 @@ export function summarizeReport(report: HealthReport): string {
       ? `HTTP 200 build ok, latency max ${http.latencyMaxMs} ms, first 200 after ${http.firstOkMs} ms`
       : "HTTP failed";
   return `${ping}; ${web}`;
-}
-
-/** The last `lines` lines of a serial log, or undefined when it does not exist. */
-export function readTail(file: string, lines = 15): string | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  const text = readSerial(file).filter((l) => l.trim() !== "");
-  if (text.length === 0) return "  (empty: the guest printed nothing)";
-  return text
-    .slice(-lines)
-    .map((l) => `  | ${l}`)
-    .join("\n");
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;

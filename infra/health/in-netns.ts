@@ -1,15 +1,16 @@
 /**
  * Entry point of the health check inside a network namespace: `ip netns exec <ns> node
- * in-netns.js` reads a HealthCheckSpec as JSON on stdin, writes phase events as JSON lines on
- * stderr and the HealthReport as JSON on stdout.
+ * in-netns.js` reads a HealthCheckSpec as JSON on stdin (validated), writes phase events as
+ * JSON lines on stderr and the HealthReport as JSON on stdout.
  */
-import { runHealthCheck, HealthCheckSpec } from "./check";
+import { HealthCheckSpecSchema, runHealthCheck } from "./check";
 
 async function main() {
   let input = "";
   for await (const chunk of process.stdin) input += chunk;
-  const spec = JSON.parse(input) as HealthCheckSpec;
-  const report = await runHealthCheck(spec, (event) =>
+  const parsed = HealthCheckSpecSchema.safeParse(JSON.parse(input));
+  if (!parsed.success) throw new Error(`invalid health check spec: ${parsed.error.message}`);
+  const report = await runHealthCheck(parsed.data, (event) =>
     process.stderr.write(JSON.stringify(event) + "\n"),
   );
   process.stdout.write(JSON.stringify(report));

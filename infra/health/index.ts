@@ -1,12 +1,21 @@
 /**
  * Health checks, one module for every target: `checkHealth` runs the probes (inside the
- * instance's network namespace when it has one) and returns a report; `assertHealthy` turns an
- * unhealthy report into an error naming the probe, its last error and the serial log's tail.
+ * instance's network namespace when the spec names one) and returns a report; `assertHealthy`
+ * turns an unhealthy report into an error naming the probe, its last error and the tail of the
+ * instance's console log (when the target keeps one). Imports nothing from any target.
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import type { EventSink, PhaseEvent } from "../../lib/events";
-import { HealthCheckError, HealthCheckSpec, HealthReport, readTail, runHealthCheck } from "./check";
+import { consoleTail, readConsoleLines } from "../../lib/console";
+import { EventSink, PhaseEventSchema } from "../../lib/events";
+import { projectDirFor } from "../project-modules";
+import {
+  HealthCheckError,
+  HealthCheckSpec,
+  HealthReport,
+  HealthReportSchema,
+  runHealthCheck,
+} from "./check";
 
 export * from "./check";
 
@@ -17,16 +26,29 @@ export async function checkHealth(
   return spec.netns ? runInNetns(spec, spec.netns, onEvent) : runHealthCheck(spec, onEvent);
 }
 
-export function assertHealthy(report: HealthReport, spec: HealthCheckSpec): HealthReport {
-  if (report.healthy) return report;
-  const lines = spec.serialLogPath ? readTail(spec.serialLogPath) : undefined;
-  throw new HealthCheckError(
-    report,
-    lines !== undefined && spec.serialLogPath ? { path: spec.serialLogPath, lines } : undefined,
-  );
+/**
+ * The tail of the spec's console log for failure messages, if the target keeps one; a relative
+ * path is relative to the project directory (infra/project-modules.ts).
+ */
+export function consoleTailOf(
+  spec: Pick<HealthCheckSpec, "consoleLogPath">,
+): { source: string; lines: string } | undefined {
+  if (!spec.consoleLogPath) return undefined;
+  const file = path.resolve(projectDirFor("infra/health/index.js"), spec.consoleLogPath);
+  return { source: spec.consoleLogPath, lines: consoleTail(readConsoleLines(file)) };
 }
 
-/** Node has no setns(): the probes run in a child started by `ip netns exec`. */
+/** The report when healthy; otherwise throws HealthCheckError (probes + console tail). */
+export function assertHealthy(report: HealthReport, spec: HealthCheckSpec): HealthReport {
+  if (report.healthy) return report;
+  throw new HealthCheckError(report, consoleTailOf(spec));
+}
+
+/**
+ * Node has no setns(): the probes run in a child started by `ip netns exec`, which reads the
+ * spec on stdin, writes phase events as JSON lines on stderr and the report on stdout. Both
+ * directions are validated (zod): a malformed line is reported, never trusted.
+ */
 function runInNetns(
   spec: HealthCheckSpec,
   netns: string,
@@ -47,20 +69,33 @@ function runInNetns(
       while ((nl = pending.indexOf("\n")) >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
-        try {
-          onEvent(JSON.parse(line) as PhaseEvent);
-        } catch {
-          stderr += line + "\n";
-        }
+        const event = parseJson(line, PhaseEventSchema);
+        if (event) onEvent(event);
+        else stderr += line + "\n";
       }
     });
     child.on("error", (e) => reject(new Error(`cannot run ip netns exec: ${e.message}`)));
     child.on("close", (code) => {
-      if (code === 0) return resolve(JSON.parse(stdout) as HealthReport);
+      const report = code === 0 ? parseJson(stdout, HealthReportSchema) : undefined;
+      if (report) return resolve(report);
       reject(
-        new Error(`health probes in netns ${netns} exited ${code}: ${(stderr + pending).trim()}`),
+        new Error(
+          `health probes in netns ${netns} exited ${code}${code === 0 ? " without a valid report" : ""}: ${(stderr + pending).trim()}`,
+        ),
       );
     });
     child.stdin.end(JSON.stringify(spec));
   });
+}
+
+function parseJson<T>(
+  text: string,
+  schema: { safeParse(v: unknown): { success: boolean; data?: T } },
+): T | undefined {
+  try {
+    const result = schema.safeParse(JSON.parse(text));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -3,17 +3,9 @@
  * is pure and unit-tested; the two runners spawn ping in the caller's network namespace.
  */
 import { spawn } from "node:child_process";
+import type { PingStats } from "./schema";
 
-/** Loss and round-trip times of a finished `ping -c N` run. */
-export interface PingStats {
-  readonly sent: number;
-  readonly received: number;
-  readonly lossPercent: number;
-  /** Absent when no reply came. */
-  readonly rttMinMs?: number;
-  readonly rttAvgMs?: number;
-  readonly rttMaxMs?: number;
-}
+export type { PingStats };
 
 /** Reads the summary lines of iputils ping ("N packets transmitted, M received", "rtt ..."). */
 export function parsePingSummary(output: string): PingStats | undefined {

@@ -2,24 +2,28 @@
  * The health check as a Pulumi resource: created during `up` (never during preview, where
  * dynamic providers only diff), it runs the probes and fails the deployment when they fail.
  * Its outputs are the report. Any change of the spec (a new instance, a new image, other
- * thresholds) replaces it, which runs the check again.
+ * thresholds) replaces it, which runs the check again: the deadline counts from the check's
+ * own start (check.ts), so a re-created check probes a healthy instance and passes.
  */
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { requireProjectModule } from "../project-modules";
 import type { HealthCheckSpec, HealthReport } from "./check";
 
-/**
- * Absolute path of the health module, captured by value in the serialized provider: the
- * provider itself stays a few lines that require() the real code at run time.
- */
-const healthModulePath = path.join(__dirname, "index.js");
+type HealthModule = typeof import("./index");
+type EventsModule = typeof import("../program-events");
 
+/**
+ * A few lines that find the health module in the project as it is at run time
+ * (infra/project-modules.ts): no absolute path is captured in the state.
+ */
 export const healthCheckProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: { spec: HealthCheckSpec }) {
-    const health = require(healthModulePath) as typeof import("./index");
-    const report = health.assertHealthy(await health.checkHealth(inputs.spec), inputs.spec);
+    const health = requireProjectModule<HealthModule>("infra/health/index.js");
+    const events = requireProjectModule<EventsModule>("infra/program-events.js");
+    const spec = health.HealthCheckSpecSchema.parse(inputs.spec);
+    const report = health.assertHealthy(await health.checkHealth(spec, events.sendToCli), spec);
     return {
-      id: `${inputs.spec.instance}@${inputs.spec.startedAtEpochMs}`,
+      id: `${spec.instance}@${spec.startedAtEpochMs}`,
       outs: { spec: inputs.spec, report },
     };
   },
@@ -34,6 +38,7 @@ export interface HealthCheckArgs {
   readonly spec: pulumi.Input<HealthCheckSpec>;
 }
 
+/** Pulumi type token `pulumi-nodejs:dynamic/health:HealthCheck`. */
 export class HealthCheck extends pulumi.dynamic.Resource {
   /** The report of the check that passed. */
   declare readonly report: pulumi.Output<HealthReport>;
@@ -51,3 +56,6 @@ export class HealthCheck extends pulumi.dynamic.Resource {
     );
   }
 }
+
+/** The type token of HealthCheck resources, as engine events name it. */
+export const HEALTH_CHECK_TYPE = "pulumi-nodejs:dynamic/health:HealthCheck";

@@ -42,7 +42,10 @@ export const HealthCheckSpecSchema = z.object({
    * named network namespace (`ip netns exec`), where a target keeps its instances' links.
    */
   netns: z.string().min(1).optional(),
-  /** A file holding the instance's console output, whose tail goes into failure messages. */
+  /**
+   * A file holding the instance's console output (absolute, or relative to the project
+   * directory), whose tail goes into failure messages.
+   */
   consoleLogPath: z.string().min(1).optional(),
 });
 export type HealthCheckSpec = z.infer<typeof HealthCheckSpecSchema>;

@@ -98,7 +98,7 @@ describe("exoform CLI (built binary)", () => {
     const r = await project.exoform(["up", "ocean"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      'stacks/Pulumi.ocean.yaml: exoform:target: the digitalocean target is not implemented yet (only "local" is)',
+      "stacks/Pulumi.ocean.yaml: invalid stack configuration:\n  exoform:target: the digitalocean target is not implemented yet (targets: local)",
     );
   });
 

@@ -9,8 +9,11 @@ import * as path from "node:path";
 import { repoRoot, run, RunResult } from "../helpers/pulumi";
 
 export interface ExoformProject {
+  /** The project directory (changes with `move`). */
   readonly dir: string;
   readonly env: NodeJS.ProcessEnv;
+  /** Moves the whole project (state, stacks, .exoform) to a new directory, as a user's `mv` would. */
+  move(): void;
   /** Writes stacks/Pulumi.<stack>.yaml. */
   writeStack(stack: string, yaml: string): void;
   /** Runs bin/exoform; never throws on a non-zero exit. */
@@ -26,7 +29,7 @@ const LOCAL_SALT = /^encryptionsalt: .*$/m.exec(
 )![0];
 
 export function createExoformProject(name: string): ExoformProject {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `exoform-${name}-`));
+  let dir = fs.mkdtempSync(path.join(os.tmpdir(), `exoform-${name}-`));
   fs.copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
   fs.symlinkSync(path.join(repoRoot, "dist"), path.join(dir, "dist"));
   fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
@@ -35,18 +38,30 @@ export function createExoformProject(name: string): ExoformProject {
   fs.mkdirSync(path.join(dir, ".pulumi-home"));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    EXOFORM_PROJECT_DIR: dir,
-    PULUMI_BACKEND_URL: `file://${path.join(dir, ".state")}`,
-    PULUMI_HOME: path.join(dir, ".pulumi-home"),
     PULUMI_CONFIG_PASSPHRASE: "exoform-local-only",
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     CI: "1",
   };
   delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  const pointEnvAt = (d: string) =>
+    Object.assign(env, {
+      EXOFORM_PROJECT_DIR: d,
+      PULUMI_BACKEND_URL: `file://${path.join(d, ".state")}`,
+      PULUMI_HOME: path.join(d, ".pulumi-home"),
+    });
+  pointEnvAt(dir);
   return {
-    dir,
+    get dir() {
+      return dir;
+    },
     env,
+    move() {
+      const to = `${dir}-moved`;
+      fs.renameSync(dir, to);
+      dir = to;
+      pointEnvAt(dir);
+    },
     writeStack: (stack, yaml) =>
       fs.writeFileSync(
         path.join(dir, "stacks", `Pulumi.${stack}.yaml`),

@@ -15,8 +15,8 @@ import {
   netnsCommand,
   removeNetns,
   startDnsmasq,
-} from "../../infra/local/netns";
-import { launchQemu, readSerial, stopQemu, waitForSerial } from "../../infra/local/qemu";
+} from "../../infra/targets/local/netns";
+import { launchQemu, readSerial, stopQemu, waitForSerial } from "../../infra/targets/local/qemu";
 import { BootSoftware, configBlock, writeDisk } from "./kernel-image";
 
 const execFileAsync = promisify(execFile);

@@ -6,7 +6,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildImage, BuildResult, parseImageConfig } from "../../image-builder";
-import { freeLocalPort, readSerial, waitForSerial } from "../../infra/local/qemu";
+import { freeLocalPort, readSerial, waitForSerial } from "../../infra/targets/local/qemu";
 import { tempDir } from "./helpers";
 
 const BODY = "served from the image's configuration block\n";

@@ -5,15 +5,17 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { exoformConfigFromPulumi, parseStackConfig, StackConfigError } from "../../infra/config";
 import {
-  exoformConfigFromPulumi,
-  parseStackConfig,
-  StackConfigError,
-  targetNotImplemented,
-} from "../../infra/config";
-import { linkAddresses, macFor, QemuVmState, replacementReasons } from "../../infra/local/instance";
-import { encodeProgramEvent } from "../../infra/program-events";
-import { newEngineEventState, translateEngineEvent } from "../../cli/engine-events";
+  linkAddresses,
+  macFor,
+  QemuVmState,
+  replacementReasons,
+} from "../../infra/targets/local/instance";
+import { icmpSkipReason } from "../../infra/targets/local/deploy";
+import { namesPidFile } from "../../infra/targets/local/pidfile";
+import { decodeProgramEvents } from "../../infra/program-events";
+import { newEngineEventState, shortType, translateEngineEvent } from "../../cli/engine-events";
 import { repoRoot } from "../helpers/pulumi";
 
 const FILE = "stacks/Pulumi.t.yaml";
@@ -52,9 +54,9 @@ describe("stack configuration", () => {
       instances: 1,
       image: { hostname: "exoform-local", http: { port: 80 } },
       health: { deadlineSeconds: 60, pingCount: 5, maxPacketLossPercent: 0 },
-      local: { accel: "tcg", network: "auto" },
+      settings: { accel: "tcg", network: "auto" },
     });
-    expect(config.local.memoryMb).toBeUndefined();
+    expect((config.settings as { memoryMb?: number }).memoryMb).toBeUndefined();
   });
 
   test("only the target is required; the rest has defaults", () => {
@@ -70,7 +72,6 @@ describe("stack configuration", () => {
         instances: 9,
         image: { http: { port: 0 }, network: { mode: "static", address: "10.0.0.5" } },
         health: { maxRttMs: -1, deadline: 3 },
-        local: { accel: "hvf" },
         colour: "blue",
       }),
     ).toEqual([
@@ -82,17 +83,37 @@ describe("stack configuration", () => {
       expect.stringMatching(/^exoform:instances: Too big/),
       expect.stringMatching(/^exoform:health\.maxRttMs: Too small/),
       "exoform:health.deadline: unknown setting",
-      expect.stringMatching(/^exoform:local\.accel: Invalid option/),
       "exoform:colour: unknown setting",
+    ]);
+    expect(problems({ target: "local", local: { accel: "hvf", cpus: 2 } })).toEqual([
+      expect.stringMatching(/^exoform:local\.accel: Invalid option/),
+      "exoform:local.cpus: unknown setting",
     ]);
   });
 
-  test("digitalocean and proxmox validate but are not implemented yet", () => {
-    expect(parseStackConfig({ target: "proxmox" }, FILE).target).toBe("proxmox");
-    expect(targetNotImplemented("t", "proxmox")).toBe(
-      'stacks/Pulumi.t.yaml: exoform:target: the proxmox target is not implemented yet (only "local" is)',
-    );
-    expect(targetNotImplemented("t", "local")).toBeUndefined();
+  test("the target's settings get the target's defaults", () => {
+    expect(parseStackConfig({ target: "local" }, FILE).settings).toEqual({
+      accel: "tcg",
+      network: "auto",
+    });
+  });
+
+  test("settings of another target are an error naming their key", () => {
+    expect(problems({ target: "digitalocean", local: { accel: "tcg" } })).toEqual([
+      expect.stringMatching(/^exoform:target: the digitalocean target is not implemented yet/),
+      'exoform:local: settings of the local target, but exoform:target is "digitalocean": remove the key or change the target',
+    ]);
+    expect(problems({ target: "local", proxmox: {} })).toEqual([
+      expect.stringMatching(
+        /^exoform:proxmox: settings of the proxmox target, but exoform:target is "local"/,
+      ),
+    ]);
+  });
+
+  test("an unknown target names the targets there are", () => {
+    expect(problems({ target: "aws" })).toEqual([
+      expect.stringMatching(/^exoform:target: "aws" is not a target \(targets: local/),
+    ]);
   });
 });
 
@@ -116,6 +137,23 @@ describe("local target helpers", () => {
       guest: "10.9.0.1",
       hostCidr: "10.9.0.2/30",
     });
+  });
+
+  test("the ICMP skip reason says why user-mode networking was chosen", () => {
+    expect(icmpSkipReason("ICMP cannot reach the guest", "no network namespace: needs root")).toBe(
+      "ICMP cannot reach the guest (user-mode networking was chosen because no network namespace: needs root)",
+    );
+    expect(icmpSkipReason(undefined)).toBe("no address to ping");
+  });
+
+  test("a daemon still owns its pidfile after the project moved", () => {
+    const now = "/new/p/.exoform/stacks/s/instances/s-0-1a2b3c4d/qemu.pid";
+    const then = "/old/p/.exoform/stacks/s/instances/s-0-1a2b3c4d/qemu.pid";
+    expect(namesPidFile(then, now, now)).toBe(true);
+    expect(namesPidFile(`--pid-file=${then}`, `--pid-file=${now}`, now)).toBe(true);
+    // Another instance's pidfile, or a bare argument, is not ours.
+    expect(namesPidFile(then.replace("1a2b3c4d", "ffffffff"), now, now)).toBe(false);
+    expect(namesPidFile(then, `--pid-file=${now}`, now)).toBe(false);
   });
 
   test("MACs are stable, distinct and in QEMU's range", () => {
@@ -156,22 +194,55 @@ describe("engine events → phase events", () => {
   const QEMU = "pulumi-nodejs:dynamic/local:QemuVm";
   const ev = (e: Partial<EngineEvent>) => ({ sequence: 0, timestamp: 0, ...e }) as EngineEvent;
 
-  test("the program's events, resource steps, failures and errors", () => {
+  test("program events from the channel are validated line by line", () => {
+    const good = { phase: "image", status: "stop", message: "built" };
+    expect(
+      decodeProgramEvents([
+        JSON.stringify(good),
+        "not json",
+        JSON.stringify({ phase: "image", status: "finished", message: "x" }),
+        "",
+      ]),
+    ).toEqual({ events: [good], malformed: 2 });
+  });
+
+  test("info diagnostics (the program's lines for plain pulumi) are not progress", () => {
     const state = newEngineEventState();
-    const carried = { phase: "image", status: "stop" as const, message: "built" };
     expect(
       translateEngineEvent(
         ev({
-          diagnosticEvent: {
-            message: encodeProgramEvent(carried) + "\n",
-            color: "never",
-            severity: "info",
-            ephemeral: true,
-          },
+          diagnosticEvent: { message: "image: built\n", color: "never", severity: "info" },
         }),
         state,
       ),
-    ).toEqual([carried]);
+    ).toEqual([]);
+  });
+
+  test("resource types nobody describes still show progress, in generic words", () => {
+    const state = newEngineEventState();
+    const type = "digitalocean:index/droplet:Droplet";
+    expect(shortType(type)).toBe("digitalocean:Droplet");
+    expect(
+      translateEngineEvent(
+        ev({ resourcePreEvent: { metadata: step("create", type, "web-0") as never } }),
+        state,
+      ),
+    ).toEqual([
+      { phase: "resource", status: "start", message: "creating web-0 (digitalocean:Droplet)" },
+    ]);
+    // Components and the stack only group other resources.
+    expect(
+      translateEngineEvent(
+        ev({
+          resourcePreEvent: { metadata: step("create", "exoform:local:Instance", "vm-0") as never },
+        }),
+        state,
+      ),
+    ).toEqual([]);
+  });
+
+  test("resource steps, failures and errors", () => {
+    const state = newEngineEventState();
     expect(
       translateEngineEvent(
         ev({ resourcePreEvent: { metadata: step("create", QEMU, "vm-0-qemu") as never } }),

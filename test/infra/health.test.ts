@@ -119,7 +119,7 @@ describe("checkHealth on loopback", () => {
     icmp: { address: "127.0.0.1" },
     startedAtEpochMs: Date.now(),
     thresholds: HealthThresholdsSchema.parse({ deadlineSeconds: 5, pingCount: 3 }),
-    serialLogPath: serialLog,
+    consoleLogPath: serialLog,
     ...over,
   });
 
@@ -140,6 +140,16 @@ describe("checkHealth on loopback", () => {
     expect(summarizeReport(report)).toMatch(/ping 0% loss.*HTTP 200 build ok/);
   });
 
+  test("the deadline counts from the check, not from the instance's start: a re-run check probes", async () => {
+    // A check re-created an hour after its instance started (a threshold changed, a recovery).
+    const hourAgo = Date.now() - 3_600_000;
+    const report = await checkHealth(spec({ startedAtEpochMs: hourAgo }));
+    expect(report.failures).toEqual([]);
+    expect(report.healthy).toBe(true);
+    // Times to the first reply still count from the instance's start.
+    expect(report.http.firstOkMs).toBeGreaterThanOrEqual(3_600_000);
+  });
+
   test("ICMP skipped with a reason still needs HTTP", async () => {
     const report = await checkHealth(spec({ icmp: { skipReason: "user-mode networking" } }));
     expect(report.healthy).toBe(true);
@@ -157,7 +167,7 @@ describe("checkHealth on loopback", () => {
       expect(report.icmp.status).toBe("passed");
       expect(report.failures.map((f) => f.probe)).toEqual(["http"]);
       expect(() => assertHealthy(report, s)).toThrow(
-        /health check failed for loopback-0:\n {2}http: GET .* did not succeed within 1 s \(last: build 0{64} is not the deployed image (ab){32}\)\nlast lines of the serial log .*serial\.log\):\n {2}\| exo: mbr/,
+        /health check failed for loopback-0:\n {2}http: GET .* did not succeed within 1 s \(last: build 0{64} is not the deployed image (ab){32}\)\nlast lines of the console .*serial\.log\):\n {2}\| exo: mbr/,
       );
     } finally {
       build = BUILD;

@@ -20,6 +20,7 @@ import {
 
 jest.setTimeout(300_000);
 
+/** An instance of the outputs contract with the local target's extras, paths made absolute. */
 interface Instance {
   name: string;
   url: string;
@@ -27,13 +28,21 @@ interface Instance {
   netns?: string;
   pid: number;
   serialLog: string;
+  phases: Record<string, number>;
   health: { healthy: boolean; icmp: { status: string }; http: { status: string; build: string } };
 }
 
 const isRoot = process.getuid?.() === 0;
 
-function instancesOf(result: Record<string, unknown>): Instance[] {
-  return (result.outputs as { instances: Instance[] }).instances;
+function instancesOf(result: Record<string, unknown>, projectDir: string): Instance[] {
+  type Raw = Omit<Instance, "network" | "netns" | "pid" | "serialLog"> & {
+    extras: Pick<Instance, "network" | "netns" | "pid" | "serialLog">;
+  };
+  return (result.outputs as { instances: Raw[] }).instances.map(({ extras, ...i }) => ({
+    ...i,
+    ...extras,
+    serialLog: path.resolve(projectDir, extras.serialLog),
+  }));
 }
 
 function processAlive(pid: number): boolean {
@@ -95,11 +104,22 @@ describe("local stack, end to end", () => {
     const up1 = await project.exoform(["up", stack, "--json"]);
     expect({ code: up1.code, stderr: up1.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     const first = jsonResult(up1);
-    const [vm1] = instancesOf(first);
+    const [vm1] = instancesOf(first, project.dir);
     expect(vm1.health.healthy).toBe(true);
     expect(vm1.health.http.status).toBe("passed");
     expect(vm1.health.http.build).toBe((first.outputs as { imageId: string }).imageId);
     expect(vm1.health.icmp.status).toBe(isRoot ? "passed" : "skipped");
+    expect(vm1.phases).toEqual({
+      build: expect.any(Number),
+      create: expect.any(Number),
+      firstHttp200: expect.any(Number),
+      ...(isRoot && { firstPing: expect.any(Number) }),
+    });
+    // Plain pulumi sees human lines, never the CLI's structured events.
+    const preview = await project.pulumi(["preview", "--stack", stack]);
+    expect(preview.code).toBe(0);
+    expect(preview.stdout + preview.stderr).not.toContain("exoform-event");
+    expect(preview.stdout + preview.stderr).not.toMatch(/\{"phase":/);
     expect(processAlive(vm1.pid)).toBe(true);
     if (isRoot) expect(namespaces(`exoform-${stack}-`)).toEqual([vm1.netns]);
     expect(fs.readFileSync(vm1.serialLog, "utf8")).toContain(
@@ -117,13 +137,13 @@ describe("local stack, end to end", () => {
     const up2 = await project.exoform(["up", stack, "--json"]);
     expect(up2.code).toBe(0);
     expect(jsonResult(up2).changes).toEqual({});
-    expect(instancesOf(jsonResult(up2))[0].pid).toBe(vm1.pid);
+    expect(instancesOf(jsonResult(up2), project.dir)[0].pid).toBe(vm1.pid);
 
     project.writeStack(stack, localStackYaml({ body: "second body\n" }));
     const up3 = await project.exoform(["up", stack, "--json"]);
     expect(up3.code).toBe(0);
     const third = jsonResult(up3);
-    const [vm2] = instancesOf(third);
+    const [vm2] = instancesOf(third, project.dir);
     expect((third.outputs as { imageId: string }).imageId).not.toBe(
       (first.outputs as { imageId: string }).imageId,
     );
@@ -146,10 +166,10 @@ describe("local stack, end to end", () => {
     const refreshed = await project.pulumi(["refresh", "--yes", "--stack", stack]);
     expect(refreshed.code).toBe(0);
     const status = await project.exoform(["status"]);
-    expect(status.stdout).toContain(`pid ${vm2.pid} NOT RUNNING`);
+    expect(status.stdout).toMatch(new RegExp(`${vm2.name} .* NOT RUNNING`));
     const up4 = await project.exoform(["up", stack, "--json"]);
     expect(up4.code).toBe(0);
-    const [vm3] = instancesOf(jsonResult(up4));
+    const [vm3] = instancesOf(jsonResult(up4), project.dir);
     expect(vm3.pid).not.toBe(vm2.pid);
     expect(vm3.health.healthy).toBe(true);
     if (isRoot) expect(namespaces(`exoform-${stack}-`)).toEqual([vm3.netns]);
@@ -189,12 +209,34 @@ describe("local stack, end to end", () => {
       /http: GET http:\/\/127\.0\.0\.1:\d+\/health did not succeed within 5 s \(last: \w+/,
     );
     expect(r.stderr).toMatch(
-      /last lines of the serial log \(.*serial\.log\):\n(.*\n)*.*exo: ip 192\.168\.77\.10\/24 gw none via static/,
+      /last lines of the console \(.*serial\.log\):\n(.*\n)*.*exo: ip 192\.168\.77\.10\/24 gw none via static/,
     );
     expect(r.stderr).toMatch(/rollback: nothing of the failed deployment is left running/);
     expect(qemusOf(project.dir)).toEqual([]);
     if (isRoot) expect(namespaces("exoform-silent-")).toEqual([]);
     const instancesDir = path.join(project.dir, ".exoform", "stacks", "silent", "instances");
     expect(fs.existsSync(instancesDir) ? fs.readdirSync(instancesDir) : []).toEqual([]);
+  });
+
+  test("a project moved after deploying: down from the new place stops the VM", async () => {
+    project.writeStack("moved", localStackYaml({ body: "moved\n" }));
+    const up = await project.exoform(["up", "moved", "--json"]);
+    expect(up.code).toBe(0);
+    const [vm] = instancesOf(jsonResult(up), project.dir);
+    expect(processAlive(vm.pid)).toBe(true);
+    const before = project.dir;
+    project.move();
+    expect(fs.existsSync(before)).toBe(false);
+    // The state names the old place nowhere the provider needs it.
+    const status = await project.exoform(["status"]);
+    expect(status.stdout).toMatch(/moved-0 .* running/);
+    const down = await project.exoform(["down", "moved"]);
+    expect({ code: down.code, stderr: down.stderr }).toEqual({
+      code: 0,
+      stderr: expect.any(String),
+    });
+    await waitFor(() => !processAlive(vm.pid));
+    expect(qemusOf(before)).toEqual([]);
+    if (isRoot) expect(namespaces("exoform-moved-")).toEqual([]);
   });
 });

@@ -1,21 +1,23 @@
 /**
- * Dynamic providers are stored in the state as serialized closures. Ours must serialize, capture
- * nothing but the absolute path of their implementation module, and require() it at run time.
+ * Dynamic providers are stored in the state as serialized closures. Ours must serialize into
+ * small stubs that capture no absolute path (the project may move before `destroy` runs the
+ * stored code), nothing but the module's path below dist/, and find it at run time.
  */
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { healthCheckProvider } from "../../infra/health/resource";
-import { qemuVmProvider } from "../../infra/local/vm";
+import { qemuVmProvider } from "../../infra/targets/local/vm";
+import { repoRoot } from "../helpers/pulumi";
 
-describe("dynamic providers serialize into small stubs", () => {
+describe("dynamic providers serialize into small, location-free stubs", () => {
   test.each([
-    ["QemuVm", () => qemuVmProvider, path.join("infra", "local", "instance.js")],
-    ["HealthCheck", () => healthCheckProvider, path.join("infra", "health", "index.js")],
+    ["QemuVm", () => qemuVmProvider, "infra/targets/local/instance.js"],
+    ["HealthCheck", () => healthCheckProvider, "infra/health/index.js"],
   ])("%s", async (_name, provider, modulePath) => {
     const serialized = await pulumi.runtime.serializeFunction(provider);
     const text = serialized.text;
-    expect(text).toContain(modulePath);
-    expect(text).toContain("require(");
+    expect(text).toContain(`"${modulePath}"`);
+    expect(text).toContain("requireProjectModule");
+    expect(text).not.toContain(repoRoot);
     // No SDK, schema or client object captured: only the stub and its module path.
     expect(text).not.toMatch(/zod|ZodObject|@pulumi\/pulumi\/automation|child_process/);
     expect(text.length).toBeLessThan(6000);

@@ -16,9 +16,7 @@ import {
   ExchangeResult,
   HoldResult,
 } from "../../bench/netns-client";
-
-const isRoot = process.getuid?.() === 0;
-const describeRoot = isRoot ? describe : describe.skip;
+import { describeAsRoot } from "../helpers/privilege";
 
 const IP = "10.0.2.15";
 const URL = `http://${IP}`;
@@ -49,7 +47,7 @@ async function curl(args: string[]): Promise<string> {
   return g.exec(["curl", "-s", "--max-time", "20", ...args]);
 }
 
-describeRoot("HTTP on the kernel in QEMU", () => {
+describeAsRoot("HTTP on the kernel in QEMU", () => {
   beforeAll(async () => {
     g = await TestGuest.start(await buildKernel(), {
       block: configBlock(`port=80\n\n${BODY}`),

@@ -5,9 +5,7 @@
  */
 import { BootSoftware, buildKernel, configBlock } from "../helpers/kernel-image";
 import { DHCP_ADDRESS, GATEWAY, stopAllGuests, withGuest } from "../helpers/guest";
-
-const isRoot = process.getuid?.() === 0;
-const describeRoot = isRoot ? describe : describe.skip;
+import { describeAsRoot } from "../helpers/privilege";
 
 const STATIC_IP = "10.0.2.15";
 const SMBIOS_STATIC = `exo:net=static;ip=${STATIC_IP}/24;gw=${GATEWAY}`;
@@ -18,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(stopAllGuests);
 
-describeRoot("kernel on QEMU", () => {
+describeAsRoot("kernel on QEMU", () => {
   test("boots through every serial marker and takes a DHCP lease from dnsmasq", async () => {
     const block = configBlock("net=dhcp\nhostname=exo-test\n\n<h1>hi</h1>");
     await withGuest(boot, { block, dhcp: true }, async (g) => {

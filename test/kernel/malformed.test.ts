@@ -9,8 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { BootSoftware, buildKernel, kernelDir } from "../helpers/kernel-image";
 import { GATEWAY, stopAllGuests, TestGuest, withGuest } from "../helpers/guest";
+import { describeAsRoot } from "../helpers/privilege";
 
-const describeRoot = process.getuid?.() === 0 ? describe : describe.skip;
 const IP = "10.0.2.15";
 
 let boot: BootSoftware;
@@ -55,7 +55,7 @@ function withAnsweringGuest(body: (g: TestGuest) => Promise<void>): Promise<void
   );
 }
 
-describeRoot("kernel under bad and heavy traffic", () => {
+describeAsRoot("kernel under bad and heavy traffic", () => {
   test("drops damaged frames of every layer and keeps answering pings", () =>
     withAnsweringGuest(async (g) => {
       for (const seed of ["1", "2", "3"]) {

@@ -1,6 +1,6 @@
-/** The pure parts of infra/local/qemu.ts and netns.ts: command lines and addressing. */
-import { dnsmasqCommand, netnsCommand, prefixToMask } from "../../infra/local/netns";
-import { qemuCommand, readSerial } from "../../infra/local/qemu";
+/** The pure parts of infra/targets/local/qemu.ts and netns.ts: command lines and addressing. */
+import { dnsmasqCommand, netnsCommand, prefixToMask } from "../../infra/targets/local/netns";
+import { qemuCommand, readSerial } from "../../infra/targets/local/qemu";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";

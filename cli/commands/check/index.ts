@@ -3,15 +3,18 @@
  * module and thresholds as the deployment's HealthCheck), outside Pulumi: nothing changes.
  * Exit code 0 when every instance is healthy, 4 when one is not.
  */
-import type { HealthCheckSpec } from "../../../infra/health/check";
-import { checkHealth, readTail } from "../../../infra/health";
-import { Command, CommandContext, describeInstance, InstanceOutput, stackArg } from "../../command";
+import { checkHealth, healthFailureMessage } from "../../../infra/health";
+import type { StackOutputs } from "../../../infra/outputs";
+import {
+  Command,
+  CommandContext,
+  consoleTailFor,
+  describeInstance,
+  stackArg,
+  targetOf,
+} from "../../command";
 import { CliError, ExitCode } from "../../exit-codes";
 import { existingStack, stackOutputs } from "../../stack";
-
-interface DeployedInstance extends InstanceOutput {
-  readonly healthSpec: HealthCheckSpec;
-}
 
 export const checkCommand: Command = {
   name: "check",
@@ -19,18 +22,18 @@ export const checkCommand: Command = {
   summary: "health-check a deployed stack again (ping and GET /health)",
   async run(ctx: CommandContext) {
     const name = stackArg(ctx);
-    const instances = await deployedInstances(name);
+    const outputs = await deployedOutputs(name);
+    const target = targetOf(outputs);
     const reports = [];
     const lines: string[] = [];
-    for (const instance of instances) {
-      // The deadline counts from now: the instance is already up, this is a retry window.
+    for (const instance of outputs.instances) {
+      // Times to the first reply count from now: the instance is already up.
       const spec = { ...instance.healthSpec, startedAtEpochMs: Date.now() };
       const report = await checkHealth(spec, ctx.output.event);
       reports.push(report);
-      lines.push(...describeInstance(instance, report));
+      lines.push(...describeInstance(instance, target, report));
       if (!report.healthy) {
-        const tail = readTail(instance.serialLog);
-        if (tail) lines.push(`    last lines of the serial log (${instance.serialLog}):`, tail);
+        lines.push(healthFailureMessage(report, await consoleTailFor(instance, target)));
       }
     }
     if (reports.some((r) => !r.healthy)) {
@@ -40,16 +43,15 @@ export const checkCommand: Command = {
   },
 };
 
-/** The instances a stack's last deployment exported; an undeployed stack is exit code 4. */
-export async function deployedInstances(name: string): Promise<DeployedInstance[]> {
+/** The validated outputs of a stack's last deployment; an undeployed stack is exit code 4. */
+export async function deployedOutputs(name: string): Promise<StackOutputs> {
   const stack = await existingStack(name);
-  const outputs = stack ? await stackOutputs(stack) : {};
-  const instances = (outputs.instances ?? []) as DeployedInstance[];
-  if (instances.length === 0) {
+  const outputs = stack ? await stackOutputs(stack) : undefined;
+  if (!outputs || outputs.instances.length === 0) {
     throw new CliError(
       `${name} has no deployed instances (run: exoform up ${name})`,
       ExitCode.Deployment,
     );
   }
-  return instances;
+  return outputs;
 }

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import { stackStateDir } from "../../../infra/state-dir";
 import { Command, CommandContext, stackArg } from "../../command";
 import { newEngineEventState, translateEngineEvent } from "../../engine-events";
+import { openEventChannel } from "../../event-channel";
 import { existingStack, projectDir, pulumiCall } from "../../stack";
 
 export const downCommand: Command = {
@@ -21,12 +22,13 @@ export const downCommand: Command = {
     if (stack) {
       onEvent({ phase: "destroy", status: "start", message: `pulumi destroy ${name}` });
       const state = newEngineEventState();
+      const channel = await openEventChannel(stack, onEvent);
       const result = await pulumiCall(() =>
         stack.destroy({
           color: "never",
           onEvent: (e) => translateEngineEvent(e, state).forEach(onEvent),
         }),
-      );
+      ).finally(() => channel.close());
       destroyed = result.summary.resourceChanges?.delete ?? 0;
       onEvent({ phase: "destroy", status: "stop", message: `${destroyed} resource(s) deleted` });
     }

@@ -1,61 +1,65 @@
-/** `exoform logs [stack] [--follow]`: the serial console log of each instance of a stack. */
-import * as fs from "node:fs";
-import { readSerial } from "../../../infra/local/qemu";
-import { Command, CommandContext, InstanceOutput, stackArg } from "../../command";
+/**
+ * `exoform logs [stack] [--follow]`: the console log of each instance of a stack, as its target
+ * reads it (local: the serial log file).
+ */
+import type { InstanceOutput } from "../../../infra/outputs";
+import type { Target } from "../../../infra/targets";
+import { Command, CommandContext, stackArg, targetOf } from "../../command";
 import { CliError, ExitCode } from "../../exit-codes";
-import { deployedInstances } from "../check";
+import { deployedOutputs } from "../check";
 
 export const logsCommand: Command = {
   name: "logs",
   usage: "logs [stack] [--follow]",
-  summary: "print the serial console log of a stack's instances",
+  summary: "print the console log of a stack's instances",
   options: { follow: { type: "boolean", short: "f" } },
   async run(ctx: CommandContext) {
     const name = stackArg(ctx);
-    const instances = await deployedInstances(name);
+    const outputs = await deployedOutputs(name);
+    const target = targetOf(outputs);
+    if (!target?.readConsole) {
+      throw new CliError(
+        `the ${outputs.target} target offers no console log for ${name}`,
+        ExitCode.Config,
+      );
+    }
+    const { instances } = outputs;
     if (ctx.flags.follow) {
       if (instances.length !== 1) {
         throw new CliError("--follow needs a stack with exactly one instance", ExitCode.Config);
       }
-      return follow(instances[0]);
+      return follow(target, instances[0]);
     }
-    const logs = instances.map((i) => ({
-      name: i.name,
-      path: i.serialLog,
-      text: readLog(i.serialLog),
-    }));
+    const logs = [];
+    for (const i of instances) {
+      const log = await target.readConsole(i);
+      logs.push({
+        name: i.name,
+        source: log.source,
+        text: log.text ?? `(no console log at ${log.source})`,
+      });
+    }
     const lines = logs.flatMap((l) =>
-      logs.length > 1 ? [`==> ${l.name} (${l.path}) <==`, l.text] : [l.text],
+      logs.length > 1 ? [`==> ${l.name} (${l.source}) <==`, l.text] : [l.text],
     );
     ctx.output.result("logs", { stack: name, logs }, lines);
   },
 };
 
-function readLog(file: string): string {
-  if (!fs.existsSync(file)) return `(no serial log at ${file})`;
-  return readSerial(file).join("\n").trim();
-}
-
-/** Prints the log and then whatever QEMU appends, until interrupted. */
-async function follow(instance: InstanceOutput): Promise<void> {
-  let offset = 0;
+/** Prints the log and then whatever the instance adds, until interrupted. */
+async function follow(target: Target, instance: InstanceOutput): Promise<void> {
+  let printed = "";
   for (;;) {
-    let size = 0;
-    try {
-      size = fs.statSync(instance.serialLog).size;
-    } catch {
+    const log = await target.readConsole!(instance);
+    if (log.text === undefined) {
       throw new CliError(
-        `the serial log ${instance.serialLog} is gone (instance stopped?)`,
+        `the console log ${log.source} is gone (instance stopped?)`,
         ExitCode.Deployment,
       );
     }
-    if (size > offset) {
-      const fd = fs.openSync(instance.serialLog, "r");
-      const buf = Buffer.alloc(size - offset);
-      fs.readSync(fd, buf, 0, buf.length, offset);
-      fs.closeSync(fd);
-      process.stdout.write(buf.toString().replace(/\r/g, ""));
-      offset = size;
+    if (log.text.length > printed.length && log.text.startsWith(printed)) {
+      process.stdout.write(log.text.slice(printed.length) + "\n");
+      printed = log.text;
     }
     await new Promise((r) => setTimeout(r, 200));
   }

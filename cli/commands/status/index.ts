@@ -1,10 +1,10 @@
 /**
- * `exoform status`: every stack file with its state in the backend (resources, last update) and,
- * for deployed local instances, whether their QEMU process is still alive.
+ * `exoform status`: every stack, from the stack files and from the backend (a stack deployed
+ * before its file was removed still shows), with its state (resources, last update) and, where
+ * the target can tell, whether each instance still runs.
  */
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { isQemuRunning } from "../../../infra/local/qemu";
-import { Command, CommandContext, InstanceOutput } from "../../command";
+import { Command, CommandContext, targetOf } from "../../command";
 import { projectDir, pulumiCall, stackNames, stackOutputs, workspaceOptions } from "../../stack";
 
 export const statusCommand: Command = {
@@ -17,24 +17,31 @@ export const statusCommand: Command = {
       LocalWorkspace.create({ workDir: dir, ...workspaceOptions(dir) }),
     );
     const inBackend = await pulumiCall(() => ws.listStacks());
+    const files = new Set(stackNames(dir));
+    const names = [...new Set([...files, ...inBackend.map((s) => s.name)])].sort();
     const stacks = [];
-    for (const name of stackNames(dir)) {
+    for (const name of names) {
       const summary = inBackend.find((s) => s.name === name);
-      let instances: { name: string; url: string; pid: number; running: boolean }[] = [];
+      let target: string | null = null;
+      const instances: { name: string; url: string; running: boolean | null }[] = [];
       if (summary && (summary.resourceCount ?? 0) > 0) {
         const stack = await pulumiCall(() =>
-          LocalWorkspace.selectStack({ stackName: name, workDir: dir }),
+          LocalWorkspace.selectStack({ stackName: name, workDir: dir }, workspaceOptions(dir)),
         );
-        const deployed = ((await stackOutputs(stack)).instances ?? []) as InstanceOutput[];
-        instances = deployed.map((i) => ({
-          name: i.name,
-          url: i.url,
-          pid: i.pid,
-          running: isQemuRunning(i.pidFile),
-        }));
+        const outputs = await stackOutputs(stack);
+        if (outputs) {
+          target = outputs.target;
+          const t = targetOf(outputs);
+          for (const i of outputs.instances) {
+            const running = t?.isRunning ? await t.isRunning(i).catch(() => undefined) : undefined;
+            instances.push({ name: i.name, url: i.url, running: running ?? null });
+          }
+        }
       }
       stacks.push({
         name,
+        target,
+        stackFile: files.has(name),
         deployed: instances.length > 0,
         resources: summary?.resourceCount ?? 0,
         lastUpdate: summary?.lastUpdate ?? null,
@@ -43,10 +50,9 @@ export const statusCommand: Command = {
       });
     }
     const lines = stacks.flatMap((s) => [
-      `${s.name}: ${s.deployed ? `${s.instances.length} instance(s), ${s.resources} resources, updated ${s.lastUpdate}` : "not deployed"}${s.updateInProgress ? " (update in progress)" : ""}`,
-      ...s.instances.map(
-        (i) =>
-          `  ${i.name}  ${i.url}  pid ${i.pid} ${i.running ? "running" : "NOT RUNNING (exoform up repairs it)"}`,
+      `${s.name}: ${s.deployed ? `${s.target}, ${s.instances.length} instance(s), ${s.resources} resources, updated ${s.lastUpdate}` : s.resources > 0 ? `${s.resources} resources, no instances` : "not deployed"}${s.updateInProgress ? " (update in progress)" : ""}${s.stackFile ? "" : " (no stack file)"}`,
+      ...s.instances.map((i) =>
+        `  ${i.name}  ${i.url}  ${i.running === null ? "" : i.running ? "running" : `NOT RUNNING (exoform up ${s.name} repairs it)`}`.trimEnd(),
       ),
     ]);
     ctx.output.result(

@@ -6,8 +6,10 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import type { EventSink } from "../../../lib/events";
-import { Command, CommandContext, describeInstance, InstanceOutput, stackArg } from "../../command";
+import type { InstanceOutput } from "../../../infra/outputs";
+import { Command, CommandContext, describeInstance, stackArg, targetOf } from "../../command";
 import { EngineEventState, newEngineEventState, translateEngineEvent } from "../../engine-events";
+import { openEventChannel } from "../../event-channel";
 import { CliError, ExitCode } from "../../exit-codes";
 import { cliErrorFromPulumi, loadStackConfig, openStack, stackOutputs } from "../../stack";
 
@@ -29,6 +31,7 @@ export const upCommand: Command = {
     });
     const state = newEngineEventState();
     let changes: Record<string, number> = {};
+    const channel = await openEventChannel(stack, onEvent);
     try {
       const result = await stack.up({
         color: "never",
@@ -44,18 +47,21 @@ export const upCommand: Command = {
         message: said.length ? said.join(", ") : "no changes",
       });
     } catch (e) {
+      await channel.close();
       onEvent({ phase: "deploy", status: "error", message: "failed" });
       const error = deploymentError(e, state);
       if (!ctx.flags["keep-failed"] && state.created.length > 0)
         await rollBack(stack, state, onEvent);
       throw error;
     }
+    await channel.close();
 
     const outputs = await stackOutputs(stack);
-    const instances = (outputs.instances ?? []) as InstanceOutput[];
+    const instances = outputs?.instances ?? [];
+    const target = outputs && targetOf(outputs);
     const lines = [
-      `${name} is up: ${instances.length} instance${instances.length === 1 ? "" : "s"}, image ${String(outputs.imageId).slice(0, 16)}…`,
-      ...instances.flatMap((i) => describeInstance(i, i.health)),
+      `${name} is up: ${instances.length} instance${instances.length === 1 ? "" : "s"}, image ${String(outputs?.imageId).slice(0, 16)}…`,
+      ...instances.flatMap((i) => describeInstance(i, target)),
       ...howToReach(name, instances),
     ];
     ctx.output.result("up", { stack: name, changes, outputs }, lines);
@@ -93,7 +99,8 @@ async function rollBack(stack: Stack, state: EngineEventState, onEvent: EventSin
 function howToReach(stack: string, instances: InstanceOutput[]): string[] {
   const first = instances[0];
   if (!first) return [];
-  const curl = first.netns ? `ip netns exec ${first.netns} curl ${first.url}` : `curl ${first.url}`;
+  const netns = first.healthSpec.netns;
+  const curl = netns ? `ip netns exec ${netns} curl ${first.url}` : `curl ${first.url}`;
   const down =
     stack === "local" ? "npm run down   (or: exoform down local)" : `exoform down ${stack}`;
   return [

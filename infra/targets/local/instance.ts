@@ -9,12 +9,15 @@
  *   127.0.0.1; ICMP cannot reach the guest and is reported as skipped.
  *
  * Called by the QemuVm provider stub (vm.ts); everything here must also work on the state of
- * older versions, since `delete` runs on whatever the state holds.
+ * older versions, since `delete` runs on whatever the state holds. Paths in inputs and state are
+ * relative to the project directory (absolute ones, from older states, work too), so moving or
+ * re-cloning the project keeps every instance reachable.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { formatIpv4, parseIpv4, prefixToMask } from "../../lib/ipv4";
+import { formatIpv4, parseIpv4, prefixToMask } from "../../../lib/ipv4";
+import { projectDirFor } from "../../project-modules";
 import { freeLocalPort, isQemuRunning, launchQemu, QemuOptions, stopQemu } from "./qemu";
 import { createNetns, removeNetns } from "./netns";
 
@@ -26,9 +29,12 @@ export type GuestNetwork =
 export interface QemuVmInputs {
   /** `<stack>-<index>`: names the directory and namespace. */
   readonly instance: string;
-  /** The stack's state directory (absolute); the instance gets `instances/<id>/` in it. */
+  /** The stack's state directory (relative to the project); the instance gets `instances/<id>/` in it. */
   readonly stateDir: string;
-  /** The raw image, named by its id (image-builder): QEMU opens it read-only, builds never rewrite it. */
+  /**
+   * The raw image (relative to the project), named by its id (image-builder): QEMU opens it
+   * read-only, builds never rewrite it.
+   */
   readonly imagePath: string;
   /** The image id: part of the inputs so that a new image replaces the VM. */
   readonly imageId: string;
@@ -48,6 +54,8 @@ export interface QemuVmState extends QemuVmInputs {
   readonly serialLog: string;
   readonly pid: number;
   readonly startedAtEpochMs: number;
+  /** Milliseconds from the start of create (network set up, QEMU launched) to a running QEMU. */
+  readonly createMs: number;
   /** Whether QEMU was alive when last observed (create or refresh). */
   readonly running: boolean;
   /** Base URL of the guest's HTTP server, reachable from `netns` (netns) or the host (user). */
@@ -63,10 +71,16 @@ export const NETNS_DHCP_ADDRESS = "10.0.2.15";
 export const USER_NET_ICMP_SKIP_REASON =
   "QEMU user-mode networking forwards TCP ports only, ICMP cannot reach the guest";
 
+/** A path of the inputs or state as an absolute path in the project as it is now. */
+export function inProject(file: string): string {
+  return path.resolve(projectDirFor("infra/targets/local/instance.js"), file);
+}
+
 export async function startInstance(inputs: QemuVmInputs): Promise<QemuVmState> {
+  const began = Date.now();
   const id = `${inputs.instance}-${randomBytes(4).toString("hex")}`;
   const dir = path.join(inputs.stateDir, "instances", id);
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(inProject(dir), { recursive: true });
   const files = {
     pidFile: path.join(dir, "qemu.pid"),
     qmpSocket: path.join(dir, "qmp.sock"),
@@ -84,20 +98,24 @@ export async function startInstance(inputs: QemuVmInputs): Promise<QemuVmState> 
     running: false,
     pid: 0,
     startedAtEpochMs: 0,
+    createMs: 0,
   };
   try {
     const network = netns
-      ? await prepareNetns(netns, dir, mac, inputs)
+      ? await prepareNetns(netns, inProject(dir), mac, inputs)
       : await prepareUserNet(mac, inputs);
     const startedAtEpochMs = Date.now();
     const { pid } = await launchQemu({
-      ...files,
-      disk: inputs.imagePath,
+      pidFile: inProject(files.pidFile),
+      qmpSocket: inProject(files.qmpSocket),
+      serialLog: inProject(files.serialLog),
+      disk: inProject(inputs.imagePath),
       accel: inputs.accel,
       memoryMb: inputs.memoryMb,
       ...network.launch,
     });
-    return { ...partial, pid, startedAtEpochMs, running: true, ...network.reach };
+    const createMs = Date.now() - began;
+    return { ...partial, pid, startedAtEpochMs, createMs, running: true, ...network.reach };
   } catch (e) {
     // A failed create leaves no state behind, so nothing would ever delete what it made.
     await stopInstance(partial);
@@ -140,7 +158,7 @@ async function prepareUserNet(mac: string, inputs: QemuVmInputs): Promise<Prepar
 
 /** Refresh: the same state, with `running` telling whether QEMU is still alive. */
 export function observeInstance(state: QemuVmState): QemuVmState {
-  return { ...state, running: isQemuRunning(state.pidFile) };
+  return { ...state, running: isQemuRunning(inProject(state.pidFile)) };
 }
 
 /** Why the VM must be replaced: changed inputs, or a QEMU that is no longer running. */
@@ -148,7 +166,7 @@ export function replacementReasons(olds: QemuVmState, news: QemuVmInputs): strin
   const changed: string[] = (Object.keys(news) as (keyof QemuVmInputs)[]).filter(
     (k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]),
   );
-  if (!olds.running || !isQemuRunning(olds.pidFile)) changed.push("running");
+  if (!olds.running || !isQemuRunning(inProject(olds.pidFile))) changed.push("running");
   return changed;
 }
 
@@ -156,9 +174,10 @@ export function replacementReasons(olds: QemuVmState, news: QemuVmInputs): strin
 export async function stopInstance(
   state: Pick<QemuVmState, "dir" | "pidFile" | "qmpSocket" | "netns">,
 ) {
-  await stopQemu({ pidFile: state.pidFile, qmpSocket: state.qmpSocket });
-  if (state.netns) await removeNetns({ name: state.netns, dir: state.dir });
-  fs.rmSync(state.dir, { recursive: true, force: true });
+  const dir = inProject(state.dir);
+  await stopQemu({ pidFile: inProject(state.pidFile), qmpSocket: inProject(state.qmpSocket) });
+  if (state.netns) await removeNetns({ name: state.netns, dir });
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /**

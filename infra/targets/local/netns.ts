@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { formatIpv4, prefixToMask as prefixBits } from "../../lib/ipv4";
+import { formatIpv4, prefixToMask as prefixBits } from "../../../lib/ipv4";
 import { pidOfWriter } from "./pidfile";
 
 const execFileAsync = promisify(execFile);

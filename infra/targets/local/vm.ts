@@ -1,32 +1,30 @@
 /**
  * QemuVm: one QEMU process running the image, as a Pulumi dynamic resource. The serialized
- * provider is only a stub that require()s `instance.js` by absolute path (captured by value), so
- * the delete stored in the state runs the current implementation.
+ * provider is only a stub that finds `instance.js` in the project as it is at run time
+ * (infra/project-modules.ts), so the delete stored in the state runs the current implementation,
+ * also after the project moved.
  */
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { requireProjectModule } from "../../project-modules";
 import type { QemuVmInputs, QemuVmState } from "./instance";
 
-const instanceModulePath = path.join(__dirname, "instance.js");
+type Impl = typeof import("./instance");
+const IMPL = "infra/targets/local/instance.js";
 
 export const qemuVmProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: QemuVmInputs) {
-    const impl = require(instanceModulePath) as typeof import("./instance");
-    const state = await impl.startInstance(inputs);
+    const state = await requireProjectModule<Impl>(IMPL).startInstance(inputs);
     return { id: state.id, outs: state };
   },
   async read(id: string, props: QemuVmState) {
-    const impl = require(instanceModulePath) as typeof import("./instance");
-    return { id, props: impl.observeInstance(props) };
+    return { id, props: requireProjectModule<Impl>(IMPL).observeInstance(props) };
   },
   async diff(_id: string, olds: QemuVmState, news: QemuVmInputs) {
-    const impl = require(instanceModulePath) as typeof import("./instance");
-    const replaces = impl.replacementReasons(olds, news);
+    const replaces = requireProjectModule<Impl>(IMPL).replacementReasons(olds, news);
     return { changes: replaces.length > 0, replaces };
   },
   async delete(_id: string, props: QemuVmState) {
-    const impl = require(instanceModulePath) as typeof import("./instance");
-    await impl.stopInstance(props);
+    await requireProjectModule<Impl>(IMPL).stopInstance(props);
   },
 };
 
@@ -39,6 +37,8 @@ export class QemuVm extends pulumi.dynamic.Resource {
   declare readonly netns: pulumi.Output<string | undefined>;
   declare readonly pid: pulumi.Output<number>;
   declare readonly startedAtEpochMs: pulumi.Output<number>;
+  /** Milliseconds from the start of create to a running QEMU. */
+  declare readonly createMs: pulumi.Output<number>;
   declare readonly serialLog: pulumi.Output<string>;
   declare readonly pidFile: pulumi.Output<string>;
   declare readonly running: pulumi.Output<boolean>;
@@ -56,6 +56,7 @@ export class QemuVm extends pulumi.dynamic.Resource {
         netns: undefined,
         pid: undefined,
         startedAtEpochMs: undefined,
+        createMs: undefined,
         serialLog: undefined,
         pidFile: undefined,
         running: undefined,

@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { promisify } from "node:util";
 import { netnsCommand, TAP_DEVICE } from "./netns";
+import { readConsoleLines as readSerial } from "../../../lib/console";
 import { pidOfWriter } from "./pidfile";
 
 const execFileAsync = promisify(execFile);
@@ -200,19 +201,5 @@ export async function waitForSerial(
   }
 }
 
-// eslint-disable-next-line no-control-regex
-const TERMINAL_ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]|\x1bc/g; // what a BIOS console sends a terminal
-
 /** The serial log as lines, without CRs and terminal escapes; [] before it exists. */
-export function readSerial(serialLog: string): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(serialLog, "latin1");
-  } catch {
-    return [];
-  }
-  return text
-    .replace(TERMINAL_ESCAPES, "")
-    .split(/\r?\n/)
-    .map((l) => l.replace(/\r/g, ""));
-}
+export { readSerial };

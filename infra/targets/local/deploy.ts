@@ -1,31 +1,31 @@
 /**
- * The local target: the stack's image in QEMU on this machine, one QemuVm per instance, each
- * gated by a HealthCheck.
+ * The local target's deployment: the stack's image in QEMU on this machine, one QemuVm per
+ * instance, each gated by a HealthCheck.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { buildImage, ImageBuildError, ImageConfigError } from "../../image-builder";
-import type { StackConfig } from "../config";
-import { stackFileFor } from "../config";
-import { HealthCheck } from "../health/resource";
-import type { HealthCheckSpec } from "../health/check";
-import { encodeProgramEvent } from "../program-events";
-import { stackStateDir } from "../state-dir";
+import { HealthCheck } from "../../health/resource";
+import type { HealthCheckSpec } from "../../health/check";
+import type { HealthThresholds } from "../../health/thresholds";
+import type { InstanceOutput, StackOutputsInput } from "../../outputs";
+import { stackFileFor } from "../../stack-file";
+import type { DeployContext } from "../target";
 import type { QemuVmInputs } from "./instance";
+import type { LocalInstanceExtras, LocalSettings } from "./settings";
 import { QemuVm } from "./vm";
 
 export interface LocalInstanceArgs {
   /** Everything the VM starts with; see QemuVmInputs. */
   readonly vm: QemuVmInputs;
   /** Health thresholds and deadline from the stack configuration. */
-  readonly health: StackConfig["health"];
+  readonly health: HealthThresholds;
   /** Why the instance has user-mode networking, appended to the ICMP skip reason. */
   readonly whyUserNetwork?: string;
 }
 
-/** One VM and the health check that gates it. */
+/** One VM and the health check that gates it. Type token `exoform:local:Instance`. */
 export class LocalInstance extends pulumi.ComponentResource {
   readonly vm: QemuVm;
   readonly health: HealthCheck;
@@ -49,18 +49,18 @@ export class LocalInstance extends pulumi.ComponentResource {
           skipReason,
           netns,
           startedAtEpochMs,
-          serialLogPath,
+          serialLog,
         ]): HealthCheckSpec => ({
           instance: args.vm.instance,
           expectedBuild: args.vm.imageId,
           httpUrl: `${httpUrl}/health`,
           icmp: pingAddress
             ? { address: pingAddress }
-            : { skipReason: skipReason ?? "no address to ping" },
+            : { skipReason: icmpSkipReason(skipReason, args.whyUserNetwork) },
           startedAtEpochMs,
           thresholds: args.health,
           ...(netns && { netns }),
-          serialLogPath,
+          consoleLogPath: serialLog,
         }),
       );
     this.health = new HealthCheck(`${name}-health`, { spec }, { parent: this, dependsOn: this.vm });
@@ -68,33 +68,28 @@ export class LocalInstance extends pulumi.ComponentResource {
   }
 }
 
-export async function deployLocal(opts: {
-  stack: string;
-  projectDir: string;
-  config: StackConfig;
-}): Promise<Record<string, unknown>> {
-  const { stack, config } = opts;
-  const stateDir = stackStateDir(opts.projectDir, stack);
-  const image = await buildImage({
-    config: config.image,
-    outDir: path.join(stateDir, "images"),
-    onEvent: (event) => pulumi.log.info(encodeProgramEvent(event), undefined, undefined, true),
-  }).catch((e: Error) => {
-    // The builder's errors are complete sentences: no stack trace in the engine's output.
-    throw e instanceof ImageBuildError || e instanceof ImageConfigError
-      ? new pulumi.RunError(e.message)
-      : e;
-  });
-  const { network, whyUserNetwork } = chooseNetwork(stack, config.local.network);
+/** "QEMU user-mode networking …; no network namespace: needs root (…)". Pure. */
+export function icmpSkipReason(skipReason: string | undefined, whyUserNetwork?: string): string {
+  const reason = skipReason ?? "no address to ping";
+  return whyUserNetwork
+    ? `${reason} (user-mode networking was chosen because ${whyUserNetwork})`
+    : reason;
+}
+
+export function deployLocal(ctx: DeployContext<LocalSettings>): StackOutputsInput {
+  const { stack, config, settings, image } = ctx;
+  const stateDir = path.relative(ctx.projectDir, ctx.stateDir);
+  const { network, whyUserNetwork } = chooseNetwork(stack, settings.network);
   const instances = Array.from({ length: config.instances }, (_, i) => {
+    const name = `${stack}-${i}`;
     const instance = new LocalInstance(`vm-${i}`, {
       vm: {
-        instance: `${stack}-${i}`,
+        instance: name,
         stateDir,
-        imagePath: image.raw.path,
+        imagePath: path.relative(ctx.projectDir, image.raw.path),
         imageId: image.imageId,
-        accel: config.local.accel,
-        memoryMb: config.local.memoryMb,
+        accel: settings.accel,
+        memoryMb: settings.memoryMb,
         network,
         guestNetwork: config.image.network,
         httpPort: config.image.http.port,
@@ -102,33 +97,48 @@ export async function deployLocal(opts: {
       health: config.health,
       whyUserNetwork,
     });
-    const { vm } = instance;
-    return pulumi.output({
-      name: `${stack}-${i}`,
-      url: vm.httpUrl.apply((u) => `${u}/`),
-      network: network,
-      netns: vm.netns,
-      pingAddress: vm.pingAddress,
-      pid: vm.pid,
-      serialLog: vm.serialLog,
-      pidFile: vm.pidFile,
-      health: instance.health.report,
-      healthSpec: instance.health.spec,
-    });
+    const { vm, health } = instance;
+    return pulumi
+      .all([vm.httpUrl, vm.pingAddress, vm.netns, vm.pid, vm.serialLog, vm.pidFile, vm.createMs])
+      .apply(([httpUrl, pingAddress, netns, pid, serialLog, pidFile, createMs]) => {
+        const extras: LocalInstanceExtras = {
+          network,
+          ...(netns && { netns }),
+          pid,
+          pidFile,
+          serialLog,
+        };
+        return pulumi.all([health.report, health.spec]).apply(([report, spec]): InstanceOutput => ({
+          name,
+          ...(pingAddress && { address: pingAddress }),
+          url: `${httpUrl}/`,
+          health: report,
+          healthSpec: spec,
+          phases: {
+            create: createMs,
+            ...(report.icmp.firstReplyMs !== undefined && {
+              firstPing: report.icmp.firstReplyMs,
+            }),
+            ...(report.http.firstOkMs !== undefined && { firstHttp200: report.http.firstOkMs }),
+          },
+          monthlyCostUsd: 0,
+          extras,
+        }));
+      });
   });
   return {
     target: "local",
-    stateDir,
     imageId: image.imageId,
-    imagePath: image.raw.path,
-    instances,
+    instances: pulumi.all(instances) as unknown as InstanceOutput[],
+    monthlyCostUsd: 0,
+    extras: { stateDir },
   };
 }
 
 /** netns when this process may create network namespaces (and the tools exist), else user. */
 function chooseNetwork(
   stack: string,
-  wanted: "auto" | "netns" | "user",
+  wanted: LocalSettings["network"],
 ): { network: "netns" | "user"; whyUserNetwork?: string } {
   if (wanted === "user")
     return { network: "user", whyUserNetwork: "exoform:local.network is user" };
