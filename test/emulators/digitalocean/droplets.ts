@@ -6,13 +6,13 @@
  * nanos#1461 for the NIC order). The emulator still logs COM1 to a file of its own for diagnosis.
  *
  * QEMU daemonizes, so a droplet outlives the plugin process; its pidfile and QMP socket in the
- * droplet's directory are how later processes find and stop it (infra/local/qemu.ts).
+ * droplet's directory are how later processes find and stop it (infra/targets/local/qemu.ts).
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { isQemuRunning, stopQemu } from "../../../infra/local/qemu";
+import { isQemuRunning, stopQemu } from "../../../infra/targets/local/qemu";
 import type { DiskFormat } from "./images";
 
 const execFileAsync = promisify(execFile);

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { removeNetns } from "../../../infra/local/netns";
+import { removeNetns } from "../../../infra/targets/local/netns";
 import type { RunResult } from "../../helpers/pulumi";
 
 const TOOLS = ["ip", "qemu-system-x86_64", "dnsmasq", "nft", "curl", "ping"];

@@ -8,7 +8,7 @@
  *
  * The plugin process cannot use ts-jest, so the emulator is compiled to JavaScript here, into the
  * plugin directory itself (`js/`, the repository's layout below it), with the repository's
- * TypeScript and `--noCheck`: a plain transpile that follows the imports (infra/local, lib).
+ * TypeScript and `--noCheck`: a plain transpile that follows the imports (infra/targets/local, lib).
  * Type checking is `npm run typecheck`'s job (tsconfig.json includes test/) and ts-jest's for
  * the modules the unit tests import. A `node_modules` link in the plugin directory lets the
  * compiled code resolve `@pulumi/pulumi`. The executable is a shell script that runs this Node

@@ -19,7 +19,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { formatIpv4, parseIpv4 } from "../../../lib/ipv4";
-import { pidOfWriter } from "../../../infra/local/pidfile";
+import { pidOfWriter } from "../../../infra/targets/local/pidfile";
 import type { Account, FirewallRule } from "./store";
 
 const execFileAsync = promisify(execFile);
