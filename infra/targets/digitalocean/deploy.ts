@@ -163,7 +163,7 @@ function instanceOutput(
           name,
           address: ipv4Address,
           url,
-          health: report as unknown as InstanceOutput["health"],
+          health: report,
           healthSpec: spec,
           phases: {
             upload: uploadMs,

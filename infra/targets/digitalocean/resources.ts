@@ -19,23 +19,23 @@ import type {
   ImportWindowInputs,
   ImportWindowState,
 } from "./provider-impl";
-import { requireTargetModule } from "./require-module";
+import { requireProjectModule } from "../../project-modules";
 
 type Impl = typeof import("./provider-impl");
 const IMPL = "infra/targets/digitalocean/provider-impl.js";
 
 export const spacesImageUploadProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ImageUploadInputs) {
-    return requireTargetModule<Impl>(IMPL).createImageUpload(inputs);
+    return requireProjectModule<Impl>(IMPL).createImageUpload(inputs);
   },
   async diff(_id: string, olds: ImageUploadState, news: ImageUploadInputs) {
-    return requireTargetModule<Impl>(IMPL).diffImageUpload(olds, news);
+    return requireProjectModule<Impl>(IMPL).diffImageUpload(olds, news);
   },
   async update(_id: string, olds: ImageUploadState, news: ImageUploadInputs) {
-    return { outs: requireTargetModule<Impl>(IMPL).updateImageUpload(olds, news) };
+    return { outs: requireProjectModule<Impl>(IMPL).updateImageUpload(olds, news) };
   },
   async delete(_id: string, props: ImageUploadState) {
-    await requireTargetModule<Impl>(IMPL).deleteImageUpload(props);
+    await requireProjectModule<Impl>(IMPL).deleteImageUpload(props);
   },
 };
 
@@ -81,13 +81,13 @@ export class SpacesImageUpload extends pulumi.dynamic.Resource {
 
 export const spacesImportWindowProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ImportWindowInputs) {
-    return requireTargetModule<Impl>(IMPL).closeImportWindowOf(inputs);
+    return requireProjectModule<Impl>(IMPL).closeImportWindowOf(inputs);
   },
   async diff(_id: string, olds: ImportWindowState, news: ImportWindowInputs) {
-    return requireTargetModule<Impl>(IMPL).diffImportWindow(olds, news);
+    return requireProjectModule<Impl>(IMPL).diffImportWindow(olds, news);
   },
   async update(_id: string, olds: ImportWindowState, news: ImportWindowInputs) {
-    return { outs: await requireTargetModule<Impl>(IMPL).updateImportWindow(olds, news) };
+    return { outs: await requireProjectModule<Impl>(IMPL).updateImportWindow(olds, news) };
   },
 };
 
@@ -121,7 +121,7 @@ export class SpacesImportWindow extends pulumi.dynamic.Resource {
 
 export const sshPublicKeyProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: { comment: string }) {
-    const publicKey = requireTargetModule<Impl>(IMPL).generateSshPublicKey(inputs.comment);
+    const publicKey = requireProjectModule<Impl>(IMPL).generateSshPublicKey(inputs.comment);
     return { id: inputs.comment, outs: { comment: inputs.comment, publicKey } };
   },
   // The key never changes once made: a new one would replace every Droplet (ssh_keys forces

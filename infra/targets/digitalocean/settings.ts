@@ -18,41 +18,49 @@ const TAG = z
 
 /** Where the image is uploaded for the import (DigitalOcean Spaces or any S3-compatible API). */
 export const SpacesSettingsSchema = z
-  .object({
-    /**
-     * The Space (bucket) the image is uploaded to. It must exist; exoform creates no Space.
-     * S3 bucket naming: 3 to 63 lower-case letters, digits, `-` and `.`.
-     */
-    bucket: z
-      .string({ error: "required: the name of an existing Space to upload the image to" })
-      .regex(
-        /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-        "must be a Space name: 3 to 63 lower-case letters, digits, '-' or '.'",
-      ),
-    /** The Space's region; default: the first of `regions`. */
-    region: REGION.optional(),
-    /**
-     * Base URL of the S3 API; default `https://<spaces region>.digitaloceanspaces.com`. Set it
-     * for an S3-compatible test server.
-     */
-    endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
-    /** `<endpoint>/<bucket>/<key>` URLs instead of `<bucket>.<endpoint host>/<key>`. */
-    forcePathStyle: z.boolean().default(false),
-    /** Region the S3 requests are signed for; Spaces takes `us-east-1` for every region. */
-    signingRegion: z.string().min(1).default("us-east-1"),
-    /** First segment(s) of the object key: `<keyPrefix>/<stack>/<image id>-<token>.img.gz`. */
-    keyPrefix: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "path segments of [A-Za-z0-9._-]")
-      .default("exoform"),
-    /**
-     * Keep the uploaded object after the import (made private) instead of deleting it; it is
-     * deleted with the stack. Spaces bills stored bytes.
-     */
-    keepUploadedImage: z.boolean().default(false),
-    /** Attempts per S3 request (the SDK's standard retry strategy: 5xx, throttling). */
-    maxAttempts: z.number().int().min(1).max(20).default(5),
-  })
+  .object(
+    {
+      /**
+       * The Space (bucket) the image is uploaded to. It must exist; exoform creates no Space.
+       * S3 bucket naming: 3 to 63 lower-case letters, digits, `-` and `.`.
+       */
+      bucket: z
+        .string({ error: "required: the name of an existing Space to upload the image to" })
+        .regex(
+          /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+          "must be a Space name: 3 to 63 lower-case letters, digits, '-' or '.'",
+        ),
+      /** The Space's region; default: the first of `regions`. */
+      region: REGION.optional(),
+      /**
+       * Base URL of the S3 API; default `https://<spaces region>.digitaloceanspaces.com`. Set it
+       * for an S3-compatible test server.
+       */
+      endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+      /** `<endpoint>/<bucket>/<key>` URLs instead of `<bucket>.<endpoint host>/<key>`. */
+      forcePathStyle: z.boolean().default(false),
+      /** Region the S3 requests are signed for; Spaces takes `us-east-1` for every region. */
+      signingRegion: z.string().min(1).default("us-east-1"),
+      /** First segment(s) of the object key: `<keyPrefix>/<stack>/<image id>-<token>.img.gz`. */
+      keyPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "path segments of [A-Za-z0-9._-]")
+        .default("exoform"),
+      /**
+       * Keep the uploaded object after the import (made private) instead of deleting it; it is
+       * deleted with the stack. Spaces bills stored bytes.
+       */
+      keepUploadedImage: z.boolean().default(false),
+      /** Attempts per S3 request (the SDK's standard retry strategy: 5xx, throttling). */
+      maxAttempts: z.number().int().min(1).max(20).default(5),
+    },
+    {
+      error: (issue) =>
+        issue.input === undefined
+          ? "required: the Space the image is uploaded to for the import, e.g. { bucket: my-space }"
+          : undefined,
+    },
+  )
   .strict();
 export type SpacesSettings = z.infer<typeof SpacesSettingsSchema>;
 
