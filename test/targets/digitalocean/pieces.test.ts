@@ -3,8 +3,10 @@
  * object key and URL, the upload's diff, the SSH key format, and the dynamic providers'
  * serialization (they must capture no client, schema or absolute path).
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { exoformConfigFromPulumi, parseStackConfig } from "../../../infra/config";
 import {
   diffImageUpload,
   generateSshPublicKey,
@@ -77,6 +79,35 @@ describe("exoform:digitalocean settings", () => {
     const result = DigitalOceanSettingsSchema.safeParse(input);
     expect(result.success).toBe(false);
     expect(JSON.stringify(result.error!.issues)).toContain(message);
+  });
+});
+
+describe("stacks/Pulumi.do-example.yaml", () => {
+  const file = path.join(__dirname, "..", "..", "..", "stacks", "Pulumi.do-example.yaml");
+  const text = fs.readFileSync(file, "utf8");
+
+  test("validates as it is, and holds no secret, salt or secure value", () => {
+    // js-yaml comes with @pulumi/pulumi; Pulumi hands the program objects as JSON text.
+    const yaml = require("js-yaml") as { load(text: string): { config: Record<string, unknown> } };
+    const flat = Object.fromEntries(
+      Object.entries(yaml.load(text).config).map(([k, v]) => [
+        k,
+        typeof v === "string" ? v : JSON.stringify(v),
+      ]),
+    );
+    const config = parseStackConfig(exoformConfigFromPulumi(flat), "stacks/Pulumi.do-example.yaml");
+    expect(config.target).toBe("digitalocean");
+    expect(config.settings).toMatchObject({
+      regions: ["nyc3"],
+      spaces: { bucket: "my-exoform-images" },
+    });
+    expect(Object.keys(flat).filter((k) => !k.startsWith("exoform:"))).toEqual([]);
+    expect(text).not.toMatch(/^\s*(encryptionsalt|secure):/m);
+  });
+
+  test("documents the commands that set the three secrets", () => {
+    for (const key of ["token", "spacesAccessId", "spacesSecretKey"])
+      expect(text).toContain(`pulumi config set --secret digitalocean:${key} `);
   });
 });
 
