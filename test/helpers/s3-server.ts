@@ -10,10 +10,10 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
+import { freeLocalPort } from "../../infra/targets/local/qemu";
 import { repoRoot } from "./pulumi";
 
 /** A running SeaweedFS S3 server. */
@@ -54,18 +54,6 @@ export function requireSeaweedfs(): string {
   );
 }
 
-/** A port free on 127.0.0.1 right now (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const READY_TIMEOUT_MS = 60_000;
 
 /** Starts SeaweedFS and waits until its S3 API answers an authenticated request. */
@@ -103,7 +91,7 @@ export async function startS3Server(): Promise<S3TestServer> {
     "admin.port.grpc",
   ];
   const ports: Record<string, number> = {};
-  for (const name of names) ports[name] = await freePort();
+  for (const name of names) ports[name] = await freeLocalPort();
   const args = [
     "mini",
     `-dir=${path.join(dir, "data")}`,

@@ -18,7 +18,8 @@ import {
   UploadImageInputs,
 } from "../../../infra/targets/digitalocean/spaces";
 import { CountingProxy, startCountingProxy } from "../../helpers/counting-proxy";
-import { freePort, S3TestServer, startS3Server } from "../../helpers/s3-server";
+import { freeLocalPort } from "../../../infra/targets/local/qemu";
+import { S3TestServer, startS3Server } from "../../helpers/s3-server";
 
 const BUCKET = "exoform-images";
 
@@ -238,7 +239,7 @@ describe("uploadImage against SeaweedFS", () => {
   });
 
   test("an endpoint nobody answers on: one clear error naming the endpoint setting", async () => {
-    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    const endpoint = `http://127.0.0.1:${await freeLocalPort()}`;
     const inputs = image(1024, { endpoint, maxAttempts: 1 });
 
     const error = await expectSpacesError(uploadImage(inputs));
