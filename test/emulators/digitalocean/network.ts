@@ -195,6 +195,26 @@ export function nextFreeAddress(first: string, taken: Iterable<string>): string 
   for (let n = parseIpv4(first); ; n++) if (!used.has(formatIpv4(n))) return formatIpv4(n);
 }
 
+/**
+ * The `counter`-th host address after `gateway` on its /`prefix` subnet, wrapping around and
+ * skipping `taken`: successive droplets get fresh addresses. Pure.
+ */
+export function rotatingAddress(
+  gateway: string,
+  prefix: number,
+  counter: number,
+  taken: Iterable<string>,
+): string {
+  const used = new Set(taken);
+  const hosts = 2 ** (32 - prefix) - 3; // minus network, gateway, broadcast
+  const base = parseIpv4(gateway);
+  for (let i = 0; i < hosts; i++) {
+    const ip = formatIpv4(base + 1 + ((counter + i) % hosts));
+    if (!used.has(ip)) return ip;
+  }
+  throw new Error("the emulated region has no free address left");
+}
+
 function ruleMatch(r: FirewallRule, a: Account): string[] {
   const proto = r.protocol.toLowerCase();
   const sources = [

@@ -38,12 +38,15 @@ import {
   nextFreeAddress,
   PUBLIC_BRIDGE,
   PUBLIC_GATEWAY,
+  PUBLIC_PREFIX,
   removeLease,
   removeNetwork,
   removeReservedAddress,
   RESERVED_IP_BASE,
+  rotatingAddress,
   VPC_BRIDGE,
   VPC_GATEWAY,
+  VPC_PREFIX,
 } from "./network";
 import {
   containsUnknown,
@@ -382,6 +385,8 @@ export class DigitalOceanEmulator implements pulumiProvider.Provider {
       const vpcUuid = inputs.vpcUuid === undefined ? defaultVpc(region) : String(inputs.vpcUuid);
       const id = Store.allocateId(a);
       const drops = Object.values(a.droplets);
+      const used = a.addressesUsed ?? 0;
+      a.addressesUsed = used + 1;
       const record: DropletRecord = {
         id,
         name: String(inputs.name),
@@ -389,12 +394,16 @@ export class DigitalOceanEmulator implements pulumiProvider.Provider {
         size: sizeSlug,
         region,
         createdAt: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-        publicIp: nextFreeAddress(
-          bump(PUBLIC_GATEWAY),
+        publicIp: rotatingAddress(
+          PUBLIC_GATEWAY,
+          PUBLIC_PREFIX,
+          used,
           drops.map((d) => d.publicIp),
         ),
-        privateIp: nextFreeAddress(
-          bump(VPC_GATEWAY),
+        privateIp: rotatingAddress(
+          VPC_GATEWAY,
+          VPC_PREFIX,
+          used,
           drops.map((d) => d.privateIp),
         ),
         publicMac: randomMac(),
@@ -792,13 +801,6 @@ export class DigitalOceanEmulator implements pulumiProvider.Provider {
   }
 }
 
-/** The next address after `ip`. Pure. */
-function bump(ip: string): string {
-  const parts = ip.split(".").map(Number);
-  parts[3] += 1;
-  return parts.join(".");
-}
-
 function rulesOf(v: unknown, addressKey: string, dropletKey: string): FirewallRule[] {
   return (Array.isArray(v) ? v : []).map((r: Props) => ({
     protocol: String(r.protocol),
@@ -897,4 +899,3 @@ function checkFirewallRules(news: Props, fail: (property: string, reason: string
 }
 
 export type { TypeName };
-export { PUBLIC_GATEWAY };

@@ -13,6 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { decompress, diskFormat, fetchImage, ImportError, urlProblem } from "./images";
+import { rotatingAddress } from "./network";
 import { DigitalOceanEmulator, sshFingerprint } from "./provider";
 import { SCHEMA, TypeName, UNKNOWN } from "./schema";
 import { requestedPluginVersion } from "./install";
@@ -316,5 +317,14 @@ describe("custom image import rules", () => {
     expect(decompress(mbr)).toBe(mbr);
     expect(urlProblem("ftp://x/a.img")).toMatch(/http or https/);
     expect(urlProblem("https://b.nyc3.digitaloceanspaces.com/exoform/abc.img.gz")).toBeUndefined();
+  });
+});
+
+describe("droplet addresses", () => {
+  test("successive droplets get fresh addresses (a deleted one's lease is not handed out again at once)", () => {
+    expect(rotatingAddress("203.0.113.1", 24, 0, [])).toBe("203.0.113.2");
+    expect(rotatingAddress("203.0.113.1", 24, 1, [])).toBe("203.0.113.3");
+    expect(rotatingAddress("203.0.113.1", 24, 253, [])).toBe("203.0.113.2");
+    expect(rotatingAddress("203.0.113.1", 24, 253, ["203.0.113.2"])).toBe("203.0.113.3");
   });
 });

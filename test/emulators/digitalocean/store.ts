@@ -74,6 +74,12 @@ export interface SshKeyRecord {
 
 export interface Account {
   nextId: number;
+  /**
+   * How many droplet addresses were handed out so far: addresses are not reused right away
+   * (dnsmasq keeps a deleted droplet's lease until it expires and would refuse that address
+   * to the next MAC; DO does not hand a released IPv4 to the next droplet at once either).
+   */
+  addressesUsed?: number;
   images: Record<string, ImageRecord>;
   droplets: Record<string, DropletRecord>;
   firewalls: Record<string, FirewallRecord>;
