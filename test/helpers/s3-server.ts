@@ -61,7 +61,7 @@ export async function startS3Server(): Promise<S3TestServer> {
   const weed = requireSeaweedfs();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "exoform-s3-"));
   const accessKeyId = `EXO${randomBytes(8).toString("hex").toUpperCase()}`;
-  const secretAccessKey = randomBytes(24).toString("base64url");
+  const secretAccessKey = randomBytes(24).toString("hex");
   const config = path.join(dir, "s3.json");
   fs.writeFileSync(
     config,
