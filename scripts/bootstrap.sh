@@ -89,8 +89,10 @@ if [ ! -x "$EXOFORM_PULUMI_DIR/bin/pulumi" ] && ! system_pulumi_ok; then
 fi
 
 # ---- 5. SeaweedFS (test/helpers/s3-server.ts runs it; about 12 minutes the first time) ----
-seaweedfs_version=$(cut -d' ' -f1 "$here/seaweedfs-version")
-if [ ! -f "$EXOFORM_CACHE/seaweedfs/$seaweedfs_version/.exoform-install" ]; then
+# The installer's stamp names the version and the module version it built (install-seaweedfs.sh).
+read -r seaweedfs_version seaweedfs_module _ <"$here/seaweedfs-version" || true
+seaweedfs_stamp="$EXOFORM_CACHE/seaweedfs/$seaweedfs_version/.exoform-install"
+if [ "$(cat "$seaweedfs_stamp" 2>/dev/null)" != "seaweedfs=$seaweedfs_version module=$seaweedfs_module" ]; then
   bash "$here/install-seaweedfs.sh"
   did+=("seaweedfs $seaweedfs_version")
 fi
