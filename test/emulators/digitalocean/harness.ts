@@ -46,6 +46,17 @@ export function describePrivileged(name: string, body: () => void): void {
   return describe.skip(`${name} (${missing})`, body);
 }
 
+/** Namespaces not removed yet: removed when the process exits, however it exits. */
+const live = new Set<TestNamespace>();
+process.once("exit", () => {
+  for (const ns of [...live]) ns.removeNow();
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => {
+    for (const ns of [...live]) ns.removeNow();
+    process.exit(130);
+  });
+
 /** A network namespace of the test's own, with loopback up. */
 export class TestNamespace {
   readonly name = `exo-do-${randomBytes(4).toString("hex")}`;
@@ -54,6 +65,7 @@ export class TestNamespace {
   static create(): TestNamespace {
     const ns = new TestNamespace();
     execFileSync("ip", ["netns", "add", ns.name]);
+    live.add(ns);
     execFileSync("ip", ["-n", ns.name, "link", "set", "lo", "up"]);
     return ns;
   }
@@ -96,6 +108,25 @@ export class TestNamespace {
   async remove(): Promise<void> {
     await removeNetns({ name: this.name, dir: this.dir });
     fs.rmSync(this.dir, { recursive: true, force: true });
+    live.delete(this);
+  }
+
+  /** {@link remove} for a process that is exiting (synchronous; best effort). */
+  removeNow(): void {
+    for (const pid of this.pids()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    try {
+      execFileSync("ip", ["netns", "del", this.name], { stdio: "ignore" });
+    } catch {
+      // gone already
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    live.delete(this);
   }
 
   /** Names of the links inside (bridges and taps the emulator made). */
@@ -154,14 +185,7 @@ export async function startFileServer(
 ): Promise<void> {
   const script = path.join(ns.dir, "file-server.js");
   fs.writeFileSync(script, FILE_SERVER);
-  const [file, ...args] = ns.argv([process.execPath, script, root, String(port)]);
-  const child = spawn(file, args, { stdio: ["ignore", "pipe", "inherit"], detached: false });
-  await new Promise<void>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`file server exited ${code}`)));
-    child.stdout!.once("data", () => resolve());
-  });
-  child.unref();
+  await spawnReady(ns, [process.execPath, script, root, String(port)]);
 }
 
 /** `GET /health` of a guest: its JSON, or undefined when it did not answer. */

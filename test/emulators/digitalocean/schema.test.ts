@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { decompress, diskFormat, fetchImage, ImportError, urlProblem } from "./images";
-import { rotatingAddress } from "./network";
+import { assertOwnNamespace, rotatingAddress } from "./network";
 import { DigitalOceanEmulator, sshFingerprint } from "./provider";
 import { SCHEMA, TypeName, UNKNOWN } from "./schema";
 import { requestedPluginVersion } from "./install";
@@ -326,5 +326,19 @@ describe("droplet addresses", () => {
     expect(rotatingAddress("203.0.113.1", 24, 1, [])).toBe("203.0.113.3");
     expect(rotatingAddress("203.0.113.1", 24, 253, [])).toBe("203.0.113.2");
     expect(rotatingAddress("203.0.113.1", 24, 253, ["203.0.113.2"])).toBe("203.0.113.3");
+  });
+});
+
+describe("the emulator's network stays out of the host's namespace", () => {
+  test("bridges, addresses and NAT rules are refused in pid 1's network namespace", () => {
+    let hostNs: string | undefined;
+    try {
+      hostNs = fs.readlinkSync("/proc/1/ns/net");
+    } catch {
+      hostNs = undefined;
+    }
+    if (hostNs === fs.readlinkSync("/proc/self/ns/net"))
+      expect(() => assertOwnNamespace()).toThrow(/runs only inside a network namespace/);
+    else expect(() => assertOwnNamespace()).not.toThrow();
   });
 });
