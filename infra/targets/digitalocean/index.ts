@@ -65,7 +65,7 @@ export const digitalOceanTarget: Target<DigitalOceanSettings> = {
         "delete-replaced": ["deleting the replaced Droplet", "deleted"],
       },
       detail: (outs) =>
-        outs.ipv4Address ? ` (${String(outs.ipv4Address)}, id ${String(outs.id ?? "")})` : "",
+        outs.ipv4Address ? ` (${String(outs.name)}, ${String(outs.ipv4Address)})` : "",
     },
     "digitalocean:index/reservedIpAssignment:ReservedIpAssignment": {
       phase: "network",

@@ -33,6 +33,8 @@ import {
   spacesEndpoint,
 } from "../../../infra/targets/digitalocean/settings";
 import { imageObjectKey, imageObjectUrl } from "../../../infra/targets/digitalocean/spaces";
+import { digitalOceanTarget } from "../../../infra/targets/digitalocean";
+import type { InstanceOutput } from "../../../infra/outputs";
 
 const IMAGE_ID = "0123456789abcdef".repeat(4);
 
@@ -273,6 +275,47 @@ describe("SSH key", () => {
     expect(blob.readUInt32BE(15)).toBe(32);
     expect(blob.length).toBe(4 + 11 + 4 + 32);
     expect(generateSshPublicKey("x")).not.toBe(generateSshPublicKey("x"));
+  });
+});
+
+describe("the Target's CLI side", () => {
+  const instance = (extras: Record<string, unknown>) =>
+    ({ name: "prod-nyc3-0", extras }) as unknown as InstanceOutput;
+
+  test("describeInstance names the Droplet, its region and the reserved IP it holds", () => {
+    const extras = {
+      dropletId: 5001,
+      dropletName: "nyc3-0-droplet-1a2b3c4",
+      region: "nyc3",
+      size: "s-1vcpu-512mb-10gb",
+      ipv4Address: "203.0.113.5",
+      priceHourly: 0.006,
+    };
+    expect(digitalOceanTarget.describeInstance!(instance(extras))).toBe("Droplet 5001 in nyc3");
+    expect(
+      digitalOceanTarget.describeInstance!(instance({ ...extras, reservedIp: "198.51.100.7" })),
+    ).toBe("Droplet 5001 in nyc3 (reserved IP 198.51.100.7)");
+    expect(() => digitalOceanTarget.describeInstance!(instance({ pid: 3 }))).toThrow(
+      /^prod-nyc3-0: not a DigitalOcean instance's outputs/,
+    );
+  });
+
+  test("progress words for the upload, the import, the Droplets and the reserved IP move", () => {
+    const phases = digitalOceanTarget.resourcePhases!;
+    expect(
+      phases["digitalocean:index/droplet:Droplet"].detail!({
+        name: "d-1",
+        ipv4Address: "203.0.113.5",
+      }),
+    ).toBe(" (d-1, 203.0.113.5)");
+    expect(
+      phases["pulumi-nodejs:dynamic/digitalocean:SpacesImageUpload"].detail!({ reused: true }),
+    ).toContain("0 bytes sent");
+    expect(
+      phases["digitalocean:index/reservedIpAssignment:ReservedIpAssignment"].verbs[
+        "create-replacement"
+      ],
+    ).toEqual(["moving the reserved IP to the new Droplet", "moved"]);
   });
 });
 
