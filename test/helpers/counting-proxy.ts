@@ -27,6 +27,8 @@ export interface FailureRule {
   count: number;
   /** e.g. 503. */
   readonly status: number;
+  /** The S3 error code in the body (default ServiceUnavailable). */
+  readonly code?: string;
 }
 
 export interface CountingProxy {
@@ -58,7 +60,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
         requests.push({ method, url, bodyBytes, status: rule.status, injected: true });
         res.writeHead(rule.status, { "content-type": "application/xml" });
         res.end(
-          `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>injected by the test proxy</Message></Error>`,
+          `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${rule.code ?? "ServiceUnavailable"}</Code><Message>injected by the test proxy</Message></Error>`,
         );
       });
       return;

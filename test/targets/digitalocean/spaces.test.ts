@@ -250,6 +250,22 @@ describe("uploadImage against SeaweedFS", () => {
     expect(error.message).toContain("exoform:digitalocean.spaces.endpoint");
   });
 
+  test("a Space in another region (301 PermanentRedirect): one clear error naming the region setting", async () => {
+    const inputs = image(1024);
+    proxy.injectFailures({
+      matches: (method) => method === "HEAD",
+      count: 1,
+      status: 301,
+      code: "PermanentRedirect",
+    });
+
+    const error = await expectSpacesError(uploadImage(inputs));
+
+    expect(error.kind).toBe("wrong-region");
+    expect(error.httpStatus).toBe(301);
+    expect(error.message).toContain("exoform:digitalocean.spaces.region");
+  });
+
   test("a missing image file is reported before anything is sent", async () => {
     const inputs = image(1024);
     fs.rmSync(inputs.file);
@@ -262,23 +278,13 @@ describe("uploadImage against SeaweedFS", () => {
   });
 });
 
-describe("describeS3Error (answers SeaweedFS cannot give)", () => {
+describe("describeS3Error (an answer the proxy cannot fake: it is decided by the signature)", () => {
   const location = {
     endpoint: "https://nyc3.digitaloceanspaces.com",
     bucket: "b",
     signingRegion: "us-east-1",
     forcePathStyle: false,
   };
-
-  test("a 301 redirect (bucket in another region) says to fix the region", () => {
-    const error = describeS3Error(
-      { name: "PermanentRedirect", $metadata: { httpStatusCode: 301 } },
-      location,
-      "check the bucket",
-    );
-    expect(error.kind).toBe("wrong-region");
-    expect(error.message).toContain("exoform:digitalocean.spaces.region");
-  });
 
   test("a region mismatch in the signature says to fix the region", () => {
     const error = describeS3Error(
