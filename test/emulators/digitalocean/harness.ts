@@ -5,7 +5,7 @@
  * with `/private/…` answering 403 like a private Spaces object), and `pulumi` run inside it with
  * the emulated plugin installed in the project's own PULUMI_HOME.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -75,26 +75,20 @@ export class TestNamespace {
   }
 
   /**
-   * Runs a command inside; never throws on a non-zero exit. No stdin (a pipe to a command that
-   * exits at once can fail with EPIPE).
+   * Runs a command inside; never throws on a non-zero exit. Nothing is written to its stdin (a
+   * write to a command that has exited fails with EPIPE).
    */
   exec(
     argv: readonly string[],
     opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
   ): Promise<RunResult> {
     const [file, ...args] = this.argv(argv);
-    return new Promise((resolve, reject) => {
-      const child = spawn(file, args, {
-        cwd: opts.cwd,
-        env: opts.env ?? process.env,
-        stdio: ["ignore", "pipe", "pipe"],
+    return new Promise((resolve) => {
+      const options = { cwd: opts.cwd, env: opts.env ?? process.env, maxBuffer: 64 << 20 };
+      execFile(file, args, options, (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
       });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
     });
   }
 
