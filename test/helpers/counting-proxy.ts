@@ -29,6 +29,8 @@ export interface FailureRule {
   readonly status: number;
   /** The S3 error code in the body (default ServiceUnavailable). */
   readonly code?: string;
+  /** Extra response headers. */
+  readonly headers?: Record<string, string>;
 }
 
 export interface CountingProxy {
@@ -58,7 +60,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       req.on("data", (d: Buffer) => (bodyBytes += d.length));
       req.on("end", () => {
         requests.push({ method, url, bodyBytes, status: rule.status, injected: true });
-        res.writeHead(rule.status, { "content-type": "application/xml" });
+        res.writeHead(rule.status, { "content-type": "application/xml", ...rule.headers });
         res.end(
           `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${rule.code ?? "ServiceUnavailable"}</Code><Message>injected by the test proxy</Message></Error>`,
         );

@@ -391,10 +391,18 @@ export function describeS3Error(
       `cannot ${what}: the Space "${location.bucket}" does not exist at ${location.endpoint} (NoSuchBucket). Create it in the DigitalOcean control panel, or ${fix}; its name goes in exoform:digitalocean.spaces.bucket`,
       status,
     );
-  if (status === 301 || code === "PermanentRedirect" || code === "AuthorizationHeaderMalformed")
+  // HEAD answers have no body, so HeadBucket's region mismatch is a bare 400 (S3 documents it
+  // with an x-amz-bucket-region header naming the right region).
+  const bucketRegion = headerOf(e, "x-amz-bucket-region");
+  if (
+    status === 301 ||
+    code === "PermanentRedirect" ||
+    code === "AuthorizationHeaderMalformed" ||
+    (status === 400 && !key)
+  )
     return new SpacesError(
       "wrong-region",
-      `cannot ${what}: the Space "${location.bucket}" is not served by ${location.endpoint} (${code}, HTTP ${status}); ${fix}`,
+      `cannot ${what}: the Space "${location.bucket}" is not served by ${location.endpoint} (${code}, HTTP ${status}${bucketRegion ? `; it is in ${bucketRegion}` : ""}); ${fix}`,
       status,
     );
   if (status === 403)
@@ -408,6 +416,13 @@ export function describeS3Error(
     `cannot ${what} (${where}): ${code} (HTTP ${status})${err.message && err.message !== code ? `: ${err.message}` : ""}`,
     status,
   );
+}
+
+/** A response header of an SDK error, when the server answered. */
+function headerOf(e: unknown, name: string): string | undefined {
+  const headers = (e as { $response?: { headers?: Record<string, string | undefined> } })?.$response
+    ?.headers;
+  return headers?.[name];
 }
 
 /** The network error in a few words, e.g. `connect ECONNREFUSED 127.0.0.1:9`. */

@@ -32,7 +32,11 @@ import {
   DigitalOceanSettingsSchema,
   spacesEndpoint,
 } from "../../../infra/targets/digitalocean/settings";
-import { imageObjectKey, imageObjectUrl } from "../../../infra/targets/digitalocean/spaces";
+import {
+  describeS3Error,
+  imageObjectKey,
+  imageObjectUrl,
+} from "../../../infra/targets/digitalocean/spaces";
 import { digitalOceanTarget } from "../../../infra/targets/digitalocean";
 import type { InstanceOutput } from "../../../infra/outputs";
 
@@ -203,6 +207,24 @@ describe("object key and URL", () => {
 
   test("a malformed image id is refused", () => {
     expect(() => imageObjectKey({ ...base, imageId: "../../etc" })).toThrow(/64 hex digits/);
+  });
+});
+
+describe("describeS3Error", () => {
+  test("a signature made for another region (AuthorizationHeaderMalformed, with a body) is the wrong region", () => {
+    const error = describeS3Error(
+      { name: "AuthorizationHeaderMalformed", $metadata: { httpStatusCode: 400 } },
+      {
+        endpoint: "https://nyc3.digitaloceanspaces.com",
+        bucket: "b",
+        signingRegion: "eu-west-1",
+        forcePathStyle: false,
+      },
+      "upload the image",
+      "k.img.gz",
+    );
+    expect(error.kind).toBe("wrong-region");
+    expect(error.message).toContain("exoform:digitalocean.spaces.region");
   });
 });
 
