@@ -7,6 +7,7 @@
  * pass, ICMP must pass or be skipped with a reason. Imports nothing from any target.
  */
 import type { EventSink } from "../../lib/events";
+import { distribution } from "../../lib/stats";
 import { healthResponseProblem, httpGet } from "./http";
 import { measurePing, waitForFirstEcho } from "./ping";
 import type {
@@ -141,18 +142,23 @@ async function checkHttp(
     const error = `GET ${url} did not succeed within ${spec.thresholds.deadlineSeconds} s (last: ${lastError})`;
     return { result: { status: "failed", url }, error };
   }
+  // Every timed request counts: a failure is loss, not the end of the measurement.
   const latencies: number[] = [];
+  const errors: string[] = [];
   for (let i = 0; i < spec.thresholds.httpCount; i++) {
     const started = performance.now();
     const error = await probeHttpOnce(url, spec.expectedBuild, 5000);
-    if (error)
-      return { result: { status: "failed", url, firstOkMs }, error: `GET ${url}: ${error}` };
-    latencies.push(performance.now() - started);
+    if (error) errors.push(error);
+    else latencies.push(performance.now() - started);
   }
-  const latencyMaxMs = round2(Math.max(...latencies));
-  const latencyAvgMs = round2(latencies.reduce((a, b) => a + b, 0) / latencies.length);
-  const error =
-    latencyMaxMs > spec.thresholds.maxHttpLatencyMs
+  const latency = distribution(latencies);
+  const requests = spec.thresholds.httpCount;
+  const lossPercent = Math.round((errors.length / requests) * 1000) / 10;
+  const latencyMaxMs = latency?.maxMs;
+  const latencyAvgMs = latency && round2(latencies.reduce((a, b) => a + b, 0) / latencies.length);
+  const error = errors.length
+    ? `GET ${url}: ${errors.length} of ${requests} timed requests failed (last: ${errors[errors.length - 1]})`
+    : latencyMaxMs !== undefined && latencyMaxMs > spec.thresholds.maxHttpLatencyMs
       ? `GET ${url}: latency ${latencyMaxMs} ms above the limit of ${spec.thresholds.maxHttpLatencyMs} ms`
       : undefined;
   const result: HttpResult = {
@@ -160,9 +166,9 @@ async function checkHttp(
     url,
     firstOkMs,
     build: spec.expectedBuild,
-    latencyAvgMs,
-    latencyMaxMs,
-    requests: latencies.length,
+    ...(latency && { latencyAvgMs, latencyMaxMs, latency }),
+    requests,
+    lossPercent,
   };
   return { result, error };
 }

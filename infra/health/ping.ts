@@ -3,6 +3,7 @@
  * is pure and unit-tested; the two runners spawn ping in the caller's network namespace.
  */
 import { spawn } from "node:child_process";
+import { distribution } from "../../lib/stats";
 import type { PingStats } from "./schema";
 
 export type { PingStats };
@@ -96,12 +97,15 @@ export function waitForFirstEcho(
   });
 }
 
-/** Sends `count` echo requests 200 ms apart and returns loss and round-trip statistics. */
+/**
+ * Sends `count` echo requests 200 ms apart and returns loss and round-trip statistics, with
+ * the per-reply round-trip times summarized (p50, p95).
+ */
 export function measurePing(address: string, count: number): Promise<PingStats> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       "ping",
-      ["-n", "-q", "-c", String(count), "-i", "0.2", "-W", "1", address],
+      ["-n", "-D", "-c", String(count), "-i", "0.2", "-W", "1", address],
       {
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -112,8 +116,13 @@ export function measurePing(address: string, count: number): Promise<PingStats> 
     child.on("error", (e) => reject(new Error(`cannot run ping: ${e.message}`)));
     child.on("close", () => {
       const stats = parsePingSummary(output);
-      if (stats) resolve(stats);
-      else reject(new Error(`ping ${address}: ${output.trim() || "no output"}`));
+      if (!stats) return reject(new Error(`ping ${address}: ${output.trim() || "no output"}`));
+      const rtts = output
+        .split("\n")
+        .map(parsePingLine)
+        .flatMap((l) => (l.kind === "reply" ? [l.rttMs] : []));
+      const rtt = distribution(rtts);
+      resolve(rtt ? { ...stats, rtt } : stats);
     });
   });
 }

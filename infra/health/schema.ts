@@ -6,6 +6,15 @@
 import { z } from "zod";
 import { HealthThresholdsSchema } from "./thresholds";
 
+/** A latency distribution of successful probes (lib/stats.ts), milliseconds. */
+export const DistributionSchema = z.object({
+  count: z.number().int().positive(),
+  minMs: z.number(),
+  p50Ms: z.number(),
+  p95Ms: z.number(),
+  maxMs: z.number(),
+});
+
 /** Loss and round-trip times of a finished `ping -c N` run (milliseconds). */
 export const PingStatsSchema = z.object({
   sent: z.number().int().nonnegative(),
@@ -15,6 +24,8 @@ export const PingStatsSchema = z.object({
   rttMinMs: z.number().optional(),
   rttAvgMs: z.number().optional(),
   rttMaxMs: z.number().optional(),
+  /** Per-reply round-trip times summarized (p50, p95); absent when no reply came. */
+  rtt: DistributionSchema.optional(),
 });
 export type PingStats = z.infer<typeof PingStatsSchema>;
 
@@ -72,6 +83,10 @@ export const HttpResultSchema = z.object({
   latencyAvgMs: z.number().optional(),
   latencyMaxMs: z.number().optional(),
   requests: z.number().int().optional(),
+  /** Latencies of the timed requests summarized (p50, p95, max). */
+  latency: DistributionSchema.optional(),
+  /** Timed requests that failed, in percent of `requests`. */
+  lossPercent: z.number().min(0).max(100).optional(),
 });
 export type HttpResult = z.infer<typeof HttpResultSchema>;
 

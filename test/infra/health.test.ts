@@ -133,7 +133,19 @@ describe("checkHealth on loopback", () => {
       stats: { sent: 3, received: 3, lossPercent: 0 },
     });
     expect(report.icmp.firstReplyMs).toBeGreaterThanOrEqual(0);
-    expect(report.http).toMatchObject({ status: "passed", build: BUILD, requests: 3 });
+    expect(report.http).toMatchObject({
+      status: "passed",
+      build: BUILD,
+      requests: 3,
+      lossPercent: 0,
+    });
+    // Distributions of the timed probes: every reply and request counted, quantiles ordered.
+    for (const d of [report.icmp.stats!.rtt!, report.http.latency!]) {
+      expect(d.count).toBe(3);
+      expect(d.minMs).toBeLessThanOrEqual(d.p50Ms);
+      expect(d.p50Ms).toBeLessThanOrEqual(d.p95Ms);
+      expect(d.p95Ms).toBeLessThanOrEqual(d.maxMs);
+    }
     expect(report.http.firstOkMs).toBeGreaterThanOrEqual(0);
     expect(events[0]).toBe("health:start");
     expect(events[events.length - 1]).toBe("health:stop");
