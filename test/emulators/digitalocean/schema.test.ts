@@ -342,3 +342,32 @@ describe("the emulator's network stays out of the host's namespace", () => {
     else expect(() => assertOwnNamespace()).not.toThrow();
   });
 });
+
+describe("API authentication", () => {
+  test("a wrong or missing token is DO's 401 on the first API call, in godo's error format", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "exo-do-auth-"));
+    const saved = { ...process.env };
+    try {
+      process.env.EXOFORM_DO_EMULATOR_TOKEN = "the-right-token";
+      delete process.env.DIGITALOCEAN_TOKEN;
+      delete process.env.DIGITALOCEAN_ACCESS_TOKEN;
+      const emulator = new DigitalOceanEmulator(dir);
+      const key = { publicKey: "ssh-ed25519 AAAA", name: "k" };
+      emulator.configure({ token: "a-wrong-token" });
+      await expect(emulator.create(urn("SshKey"), key)).rejects.toThrow(
+        /^POST https:\/\/api\.digitalocean\.com\/v2\/account\/keys: 401 \(request "[0-9a-f-]{36}"\) Unable to authenticate you$/,
+      );
+      emulator.configure({});
+      await expect(emulator.create(urn("SshKey"), key)).rejects.toThrow(
+        /401 .*Unable to authenticate you/,
+      );
+      emulator.configure({ token: "the-right-token", apiEndpoint: "https://api.example.test" });
+      await expect(emulator.create(urn("SshKey"), key)).rejects.toThrow(
+        /^Error creating SSH Key: POST https:\/\/api\.example\.test\/v2\/account\/keys: 422 .* Key invalid/,
+      );
+    } finally {
+      process.env = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
