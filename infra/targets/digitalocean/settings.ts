@@ -36,7 +36,13 @@ export const SpacesSettingsSchema = z
        * Base URL of the S3 API; default `https://<spaces region>.digitaloceanspaces.com`. Set it
        * for an S3-compatible test server.
        */
-      endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+      endpoint: z
+        .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+        .refine((u) => {
+          const url = new URL(u);
+          return !url.username && !url.password && !url.search && !url.hash;
+        }, "must be a plain base URL: no user info (keys are secrets, not settings), query or fragment")
+        .optional(),
       /** `<endpoint>/<bucket>/<key>` URLs instead of `<bucket>.<endpoint host>/<key>`. */
       forcePathStyle: z.boolean().default(false),
       /** Region the S3 requests are signed for; Spaces takes `us-east-1` for every region. */

@@ -76,6 +76,7 @@ describe("exoform:digitalocean settings", () => {
     [{ spaces: {} }, "the name of an existing Space"],
     [{ spaces: { bucket: "Upper_Case" } }, "must be a Space name"],
     [{ spaces: { bucket: "ok-name", endpoint: "ftp://x" } }, "http(s) URL"],
+    [{ spaces: { bucket: "ok-name", endpoint: "https://id:key@x" } }, "no user info"],
     [{ regions: ["new york"], spaces: { bucket: "ok-name" } }, "region slug"],
     [{ regions: ["nyc3", "nyc3"], spaces: { bucket: "ok-name" } }, "each region once"],
     [{ regions: [], spaces: { bucket: "ok-name" } }, "at least one region"],
