@@ -7,7 +7,7 @@
  * droplets' addresses directly:
  *
  *   up, 2 droplets → healthy; the reserved IP answers /health with the image id
- *   → a second up changes nothing
+ *   → a second up and a refresh change nothing
  *   → a new HTTP body: while a probe loop hits the reserved IP every 50 ms, the cutover
  *     completes with zero failed probes and the build switches exactly once
  *   → a broken new image (static address from another network: its health check cannot pass) fails
@@ -156,10 +156,18 @@ describePrivileged("DigitalOcean target, end to end on the emulator", () => {
     expect(Object.keys(account().droplets)).toHaveLength(2);
   });
 
-  test("a second up changes nothing", async () => {
+  test("a second up and a refresh change nothing", async () => {
     const { run, result } = await up();
     expect(run.code).toBe(0);
     expect(result.changes).toEqual({});
+    const refresh = await ns.exec(
+      ["pulumi", "refresh", "--yes", "--expect-no-changes", "--stack", STACK, "--non-interactive"],
+      { cwd: project.dir, env: project.env },
+    );
+    expect({ code: refresh.code, why: refresh.code ? failure(refresh) : "" }).toEqual({
+      code: 0,
+      why: "",
+    });
   });
 
   test("a new body: the reserved IP switches to the new build once, with no failed probe", async () => {
