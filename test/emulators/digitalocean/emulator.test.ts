@@ -6,7 +6,9 @@
  *   up → the droplet answers /health with the image id on its public IPv4, ping works, the
  *   reserved IP forwards to it, outputs look like DO's → a second up and a refresh change nothing
  *   → a new image URL replaces image, droplet and assignment (create before delete) and the
- *   reserved IP follows → an image behind 403 fails the update like DO, leaving the running one
+ *   reserved IP follows → a new size resizes the droplet in place (same id and address, QEMU
+ *   restarted with the new memory, new price) → an image behind 403 fails the update like DO,
+ *   leaving the running one
  *   → destroy leaves no droplet, QEMU, dnsmasq, bridge, NAT table, address or stored image.
  *
  * Everything (pulumi, the plugin, QEMU, dnsmasq, the file server) runs inside one network
@@ -43,7 +45,7 @@ const image = new digitalocean.CustomImage("image", {
 });
 const droplet = new digitalocean.Droplet("vm", {
   image: image.id,
-  size: "s-1vcpu-512mb-10gb",
+  size: cfg.get("size") ?? "s-1vcpu-512mb-10gb",
   region: "nyc3",
   sshKeys: [key.fingerprint],
 });
@@ -229,6 +231,35 @@ describePrivileged("DigitalOcean emulator under the Pulumi engine", () => {
     );
     expect(h.build).toBe(images[1].id);
     expect(oldQemu.map(commandOf)).toEqual([""]);
+  });
+
+  test("a new size resizes the droplet in place: powered off, restarted with the new memory", async () => {
+    const before = await outputs();
+    const qemu = () =>
+      ns.pids().filter((p) => commandOf(p).includes(`droplets/${before.dropletId}/`));
+    const [oldPid] = qemu();
+    await pulumiOk(["config", "set", "size", "s-1vcpu-1gb"]);
+    const preview = JSON.parse((await pulumiOk(["preview", "--json"])).stdout) as {
+      steps: { op: string; urn: string }[];
+    };
+    const vm = preview.steps.find((s) => s.urn.endsWith("::vm"));
+    expect(vm?.op).toBe("update");
+    await pulumiOk(["up", "--yes", "--skip-preview"]);
+    const after = await outputs();
+    expect(after).toMatchObject({
+      dropletId: before.dropletId,
+      priceMonthly: 6,
+      ipv4: before.ipv4,
+    });
+    const [newPid] = qemu();
+    expect(newPid).not.toBe(oldPid);
+    expect(commandOf(newPid)).toContain("-m 1024M");
+    const h = await eventually(
+      "resized droplet /health",
+      () => health(ns, after.reservedIp),
+      90_000,
+    );
+    expect(h.build).toBe(images[1].id);
   });
 
   test("an image DO could not read (private object) fails the update like DO and keeps what runs", async () => {
