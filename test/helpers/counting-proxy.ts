@@ -33,6 +33,7 @@ export interface FailureRule {
   readonly headers?: Record<string, string>;
 }
 
+/** A running proxy: its address, what it saw, and how to make it fail. */
 export interface CountingProxy {
   /** `http://127.0.0.1:<port>`. */
   readonly endpoint: string;

@@ -28,6 +28,10 @@ import {
   spacesEndpoint,
 } from "./settings";
 
+/**
+ * Declares the stack's DigitalOcean resources (see the file comment) and returns its outputs in
+ * the shared contract. Throws a RunError naming the command to run when a credential is missing.
+ */
 export function deployDigitalOcean(ctx: DeployContext<DigitalOceanSettings>): StackOutputsInput {
   const { stack, config, settings, image } = ctx;
   requireApiToken(stack);

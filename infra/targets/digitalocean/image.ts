@@ -20,6 +20,7 @@ export interface GzipArtefact {
   readonly bytes: number;
 }
 
+/** What DigitalOceanImage needs: the image, where to upload it, and how long to wait. */
 export interface DigitalOceanImageArgs {
   /** The image id (64 hex digits): names the Custom Image and the object. */
   readonly imageId: string;
@@ -47,6 +48,7 @@ export interface DigitalOceanImageArgs {
   readonly importTimeoutMinutes: number;
 }
 
+/** Component `exoform:digitalocean:Image`: upload → CustomImage → import window closed. */
 export class DigitalOceanImage extends pulumi.ComponentResource {
   readonly upload: SpacesImageUpload;
   readonly customImage: digitalocean.CustomImage;

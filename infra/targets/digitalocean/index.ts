@@ -24,6 +24,7 @@ function extrasOf(instance: InstanceOutput) {
   return parsed.data;
 }
 
+/** The registry entry (`exoform:target: digitalocean`, settings `exoform:digitalocean`). */
 export const digitalOceanTarget: Target<DigitalOceanSettings> = {
   name: "digitalocean",
   settingsSchema: DigitalOceanSettingsSchema,

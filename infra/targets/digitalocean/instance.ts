@@ -16,6 +16,7 @@ import { HealthCheck } from "../../health/resource";
 import { baseUrl, createdAtEpochMs, elapsedMs, firewallRules } from "./plan";
 import { Timestamp } from "./resources";
 
+/** What one DigitalOceanInstance needs; all plain values except the image and key ids. */
 export interface DigitalOceanInstanceArgs {
   /** `<stack>-<region>-<index>`: the instance as messages name it. */
   readonly instance: string;
@@ -37,6 +38,7 @@ export interface DigitalOceanInstanceArgs {
   readonly health: HealthThresholds;
 }
 
+/** Component `exoform:digitalocean:Instance`: Droplet, its Firewall, Timestamp, HealthCheck. */
 export class DigitalOceanInstance extends pulumi.ComponentResource {
   readonly droplet: digitalocean.Droplet;
   readonly firewall: digitalocean.Firewall;

@@ -34,6 +34,7 @@ const UPLOAD_REPLACE_KEYS = [
   "keySalt",
 ] as const satisfies readonly (keyof ImageUploadInputs)[];
 
+/** Uploads (or finds) the object; its key is the resource id. Throws SpacesError. */
 export async function createImageUpload(
   inputs: ImageUploadInputs,
 ): Promise<{ id: string; outs: ImageUploadState }> {
@@ -68,6 +69,7 @@ export function updateImageUpload(
   return { ...news, key, url, bytesSent, reused, uploadMs, uploadedAtEpochMs };
 }
 
+/** Deletes the object (already gone counts as deleted). Throws SpacesError. */
 export async function deleteImageUpload(state: ImageUploadState): Promise<void> {
   await deleteImageObject(state);
 }
@@ -83,12 +85,14 @@ export interface ImportWindowInputs extends SpacesLocation {
   readonly maxAttempts?: number;
 }
 
+/** State of SpacesImportWindow: its inputs plus what closing the window did. */
 export interface ImportWindowState extends ImportWindowInputs {
   readonly action: "deleted" | "made-private";
   /** When the window closed (epoch ms): the import's end as this machine saw it. */
   readonly closedAtEpochMs: number;
 }
 
+/** Closes the import window of the object (delete, or private with `keep`). Throws SpacesError. */
 export async function closeImportWindowOf(
   inputs: ImportWindowInputs,
 ): Promise<{ id: string; outs: ImportWindowState }> {
@@ -99,6 +103,7 @@ export async function closeImportWindowOf(
   };
 }
 
+/** Replace (close the window again) for another object or image; other changes update. */
 export function diffImportWindow(
   olds: ImportWindowState,
   news: ImportWindowInputs,

@@ -24,6 +24,7 @@ import { requireProjectModule } from "../../project-modules";
 type Impl = typeof import("./provider-impl");
 const IMPL = "infra/targets/digitalocean/provider-impl.js";
 
+/** SpacesImageUpload's provider: a stub that loads provider-impl.js at run time. */
 export const spacesImageUploadProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ImageUploadInputs) {
     return requireProjectModule<Impl>(IMPL).createImageUpload(inputs);
@@ -44,6 +45,7 @@ export type SpacesImageUploadArgs = {
   readonly [K in keyof ImageUploadInputs]: pulumi.Input<ImageUploadInputs[K]>;
 };
 
+/** Type token `pulumi-nodejs:dynamic/digitalocean:SpacesImageUpload`. */
 export class SpacesImageUpload extends pulumi.dynamic.Resource {
   /** The object key, `<prefix>/<stack>/<image id>-<token>.img.gz`. */
   declare readonly key: pulumi.Output<string>;
@@ -79,6 +81,7 @@ export class SpacesImageUpload extends pulumi.dynamic.Resource {
   }
 }
 
+/** SpacesImportWindow's provider: a stub that loads provider-impl.js at run time. */
 export const spacesImportWindowProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ImportWindowInputs) {
     return requireProjectModule<Impl>(IMPL).closeImportWindowOf(inputs);
@@ -96,6 +99,7 @@ export type SpacesImportWindowArgs = {
   readonly [K in keyof ImportWindowInputs]: pulumi.Input<ImportWindowInputs[K]>;
 };
 
+/** Type token `pulumi-nodejs:dynamic/digitalocean:SpacesImportWindow`; create it after the Custom Image. */
 export class SpacesImportWindow extends pulumi.dynamic.Resource {
   /** `deleted` or `made-private`. */
   declare readonly action: pulumi.Output<string>;
@@ -119,6 +123,7 @@ export class SpacesImportWindow extends pulumi.dynamic.Resource {
   }
 }
 
+/** SshPublicKey's provider: makes the key once; never changes it. */
 export const sshPublicKeyProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: { comment: string }) {
     const publicKey = requireProjectModule<Impl>(IMPL).generateSshPublicKey(inputs.comment);
@@ -131,6 +136,7 @@ export const sshPublicKeyProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
+/** Type token `pulumi-nodejs:dynamic/digitalocean:SshPublicKey`. */
 export class SshPublicKey extends pulumi.dynamic.Resource {
   /** `ssh-ed25519 AAAA… <comment>`. */
   declare readonly publicKey: pulumi.Output<string>;
@@ -148,6 +154,7 @@ export class SshPublicKey extends pulumi.dynamic.Resource {
   }
 }
 
+/** Timestamp's provider: this machine's clock at create; a new subject replaces it. */
 export const timestampProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: { subject: string }) {
     return { id: inputs.subject, outs: { subject: inputs.subject, epochMs: Date.now() } };
@@ -158,6 +165,7 @@ export const timestampProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
+/** Type token `pulumi-nodejs:dynamic/digitalocean:Timestamp`. */
 export class Timestamp extends pulumi.dynamic.Resource {
   /** When the engine created this resource (epoch ms, this machine's clock). */
   declare readonly epochMs: pulumi.Output<number>;

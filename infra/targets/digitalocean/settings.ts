@@ -68,6 +68,7 @@ export const SpacesSettingsSchema = z
     },
   )
   .strict();
+/** `exoform:digitalocean.spaces` after defaults. */
 export type SpacesSettings = z.infer<typeof SpacesSettingsSchema>;
 
 /** The cheapest Droplet size, USD 4/month [DO pricing; shared notes platform.md]. */
@@ -75,6 +76,7 @@ export const DEFAULT_SIZE = "s-1vcpu-512mb-10gb";
 /** Custom image storage, USD per GB-month [DO custom images pricing; platform.md]. */
 export const IMAGE_STORAGE_USD_PER_GB_MONTH = 0.06;
 
+/** `exoform:digitalocean`: every field has a default except `spaces.bucket`. */
 export const DigitalOceanSettingsSchema = z
   .object({
     /** Regions to run Droplets in, each with its own reserved IP. */
@@ -97,6 +99,7 @@ export const DigitalOceanSettingsSchema = z
     imageStorageUsdPerGbMonth: z.number().nonnegative().default(IMAGE_STORAGE_USD_PER_GB_MONTH),
   })
   .strict();
+/** `exoform:digitalocean` after defaults. */
 export type DigitalOceanSettings = z.infer<typeof DigitalOceanSettingsSchema>;
 
 /** The Spaces endpoint the settings mean: `endpoint`, else `https://<region>.digitaloceanspaces.com`. */
@@ -122,6 +125,7 @@ export const DigitalOceanInstanceExtrasSchema = z.object({
   /** The region's reserved IP, on the instance it is assigned to. */
   reservedIp: z.string().optional(),
 });
+/** An instance's `extras`. */
 export type DigitalOceanInstanceExtras = z.infer<typeof DigitalOceanInstanceExtrasSchema>;
 
 /** What the DigitalOcean target exports in the stack's `extras`. */
@@ -138,4 +142,5 @@ export const DigitalOceanStackExtrasSchema = z.object({
   spacesBucket: z.string(),
   spacesEndpoint: z.string(),
 });
+/** The stack's `extras`. */
 export type DigitalOceanStackExtras = z.infer<typeof DigitalOceanStackExtrasSchema>;
