@@ -4,13 +4,22 @@
  * each with its own Firewall and HealthCheck, and per region a reserved IP assigned to the
  * region's first Droplet once **every** Droplet of the stack is healthy.
  *
- * A new image (new Custom Image id) replaces the Droplets create-before-delete. The reserved IP
- * assignment's `dropletId` then changes, which replaces the assignment too, but only after the
- * health checks passed (dependsOn); its delete unassigns only an IP still pointing at its own
- * Droplet [TF-DO reservedip/resource_reserved_ip_assignment.go], so the IP moves straight to
- * the new Droplet. The old Droplets are deleted at the end of a successful deployment only:
- * when a new Droplet fails its check, the deployment fails, the IP stays on the old Droplet,
- * and the engine keeps the old Droplet (pending delete) until a later `up` succeeds.
+ * Blue/green by generation: everything that belongs to one image (upload, Custom Image,
+ * Droplets, their firewalls and checks) is named after the image id (`image-<id12>`,
+ * `<region>-<i>-<id12>`), so a new image **creates** a new generation next to the running one
+ * instead of replacing it in place. Once every new check has passed, the reserved IP assignment
+ * (one per region, a stable name) is replaced because its `dropletId` changed: the create moves
+ * the IP to the new Droplet, and the old assignment's delete unassigns only an IP still pointing
+ * at its own Droplet [TF-DO reservedip/resource_reserved_ip_assignment.go], so it leaves the
+ * moved IP alone. The old generation is no longer declared, so the engine deletes it at the end
+ * of the deployment, after the move, and only when the deployment succeeded.
+ *
+ * A failed new generation (an unhealthy Droplet) fails the deployment before the move: the IP
+ * stays on the old Droplets, which keep running, and nothing of them is marked for deletion, so
+ * a later `up` also removes them only after its own new Droplets are healthy. The failed
+ * generation consists of plain creates, which `exoform up` rolls back (cli/commands/up); with
+ * in-place replacements it could not (a replacement shares its URN with the resource it
+ * replaces, which a targeted destroy would take along).
  */
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
@@ -39,7 +48,9 @@ export function deployDigitalOcean(ctx: DeployContext<DigitalOceanSettings>): St
   const tags = resourceTags(stack, image.imageId, settings.tags);
   const endpoint = spacesEndpoint(settings);
 
-  const customImage = new DigitalOceanImage("image", {
+  // One generation per image id (see the file comment).
+  const generation = image.imageId.slice(0, 12);
+  const customImage = new DigitalOceanImage(`image-${generation}`, {
     imageId: image.imageId,
     gz: image.gz,
     regions: settings.regions,
@@ -57,7 +68,7 @@ export function deployDigitalOcean(ctx: DeployContext<DigitalOceanSettings>): St
   const planned = planInstances(stack, settings, config.instances);
   const instances = planned.map(
     (p) =>
-      new DigitalOceanInstance(`${p.region}-${p.index}`, {
+      new DigitalOceanInstance(`${p.region}-${p.index}-${generation}`, {
         instance: p.instance,
         region: p.region,
         size: settings.size,

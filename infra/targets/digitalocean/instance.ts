@@ -2,11 +2,11 @@
  * DigitalOceanInstance: one Droplet running the Custom Image, its own Firewall, and the health
  * check that gates it (probes from the machine running `pulumi up`, through the firewall).
  *
- * Blue/green: a new image changes the Droplet's `image`, which replaces it create-before-delete
- * (Pulumi's default): the new Droplet (auto-named, so names never collide) is created and
- * checked while the old one still runs; the old one is deleted at the end of a successful
- * deployment only. The firewall follows its Droplet the same way (replaceOnChanges on
- * dropletIds), so the old Droplet keeps its firewall until it is gone.
+ * deploy.ts names instances after the image, so a new image makes new instances next to the
+ * old ones (blue/green by generation). Should a Droplet still be replaced in place (e.g. a new
+ * SSH key), Pulumi's default create-before-delete applies: Droplets are auto-named, so old and
+ * new never collide, and the firewall follows its Droplet (replaceOnChanges on dropletIds)
+ * instead of being moved off the old Droplet while it still runs.
  */
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
@@ -24,7 +24,7 @@ export interface DigitalOceanInstanceArgs {
   readonly region: string;
   /** Droplet size slug, e.g. `s-1vcpu-512mb-10gb`. */
   readonly size: string;
-  /** The Custom Image's DO id; a new one replaces the Droplet. */
+  /** The Custom Image's DO id (`image`, which DO cannot change on a running Droplet). */
   readonly doImageId: pulumi.Input<string>;
   /** The exoform image id: what `GET /health` must report as `build`. */
   readonly imageId: string;

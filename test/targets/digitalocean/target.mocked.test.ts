@@ -345,6 +345,35 @@ describe("DigitalOcean target, mocked: the healthy deployment", () => {
     expect(registered.every((r) => !r.deleteBeforeReplace)).toBe(true);
   });
 
+  test("one generation per image: its resources are named after the image id, the stack-wide ones are not", () => {
+    const generation = IMAGE_ID.slice(0, 12);
+    const perImage = [
+      ":SpacesImageUpload",
+      ":CustomImage",
+      ":SpacesImportWindow",
+      ":Droplet",
+      ":Firewall",
+      ":Timestamp",
+      ":HealthCheck",
+    ].flatMap(byType);
+    expect(perImage).toHaveLength(3 + 4 * 4);
+    for (const r of perImage) expect(r.name).toContain(generation);
+    expect(byType(":Droplet").map((d) => d.name)).toEqual(
+      ["nyc3-0", "nyc3-1", "ams3-0", "ams3-1"].map((n) => `${n}-${generation}-droplet`),
+    );
+    const stackWide = [":SshPublicKey", ":SshKey", ":ReservedIp", ":ReservedIpAssignment"].flatMap(
+      byType,
+    );
+    expect(stackWide.map((r) => r.name).sort()).toEqual([
+      "reserved-ip-ams3",
+      "reserved-ip-ams3-assignment",
+      "reserved-ip-nyc3",
+      "reserved-ip-nyc3-assignment",
+      "ssh-key",
+      "ssh-public-key",
+    ]);
+  });
+
   test("the SSH key holds only an ed25519 public key", () => {
     const [key] = byType(":SshKey");
     expect(String(key.inputs.publicKey)).toMatch(
@@ -408,7 +437,7 @@ describe("DigitalOcean target, mocked: a health check still running", () => {
       const assignments = byType(":ReservedIpAssignment");
       expect(assignments).toHaveLength(2);
       const checks = byType(":HealthCheck");
-      expect(checks.map((c) => c.name)).toContain("ams3-1-health");
+      expect(checks.map((c) => c.name)).toContain(`ams3-1-${IMAGE_ID.slice(0, 12)}-health`);
       for (const a of assignments)
         expect(a.dependencies).toEqual(expect.arrayContaining(checks.map((c) => c.urn)));
     } finally {
