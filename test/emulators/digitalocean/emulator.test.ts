@@ -130,6 +130,7 @@ describePrivileged("DigitalOcean emulator under the Pulumi engine", () => {
     }
     await startFileServer(ns, served, 8080);
     project = await createPulumiProject({ name: "do-emulator", programJs: PROGRAM });
+    ns.removeOnAbort(project.dir);
     stateDir = path.join(project.dir, "do-emulator");
     project.env.EXOFORM_DO_EMULATOR_DIR = stateDir;
     project.env.EXOFORM_DO_EMULATOR_TOKEN = "emulator-token";

@@ -46,28 +46,41 @@ export function describePrivileged(name: string, body: () => void): void {
   return describe.skip(`${name} (${missing})`, body);
 }
 
-/** Namespaces not removed yet: removed when the process exits, however it exits. */
-const live = new Set<TestNamespace>();
-process.once("exit", () => {
-  for (const ns of [...live]) ns.removeNow();
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const)
-  process.once(signal, () => {
-    for (const ns of [...live]) ns.removeNow();
-    process.exit(130);
-  });
+/**
+ * A reaper for a namespace: a detached shell that waits for this (jest) process to end and then
+ * kills whatever runs in the namespace and deletes it, for when afterAll never runs (Ctrl-C,
+ * SIGKILL). Signal or exit handlers cannot do it: jest gives test code a copy of `process`
+ * whose handlers the real process never calls. {@link TestNamespace.remove} stops the reaper.
+ */
+function startReaper(ns: TestNamespace): number {
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done
+for p in $(ip netns pids ${ns.name}); do kill -9 "$p"; done
+ip netns del ${ns.name}
+[ -f '${ns.dir}.paths' ] && xargs -r -d '\\n' rm -rf < '${ns.dir}.paths'
+rm -rf '${ns.dir}' '${ns.dir}.paths'`;
+  const child = spawn("sh", ["-c", script], { detached: true, stdio: "ignore" });
+  child.unref();
+  return child.pid!;
+}
 
 /** A network namespace of the test's own, with loopback up. */
 export class TestNamespace {
   readonly name = `exo-do-${randomBytes(4).toString("hex")}`;
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "exo-do-ns-"));
 
+  private reaper = 0;
+
   static create(): TestNamespace {
     const ns = new TestNamespace();
     execFileSync("ip", ["netns", "add", ns.name]);
-    live.add(ns);
+    ns.reaper = startReaper(ns);
     execFileSync("ip", ["-n", ns.name, "link", "set", "lo", "up"]);
     return ns;
+  }
+
+  /** Also deletes `dir` (a test project, say) if the test process dies before afterAll. */
+  removeOnAbort(dir: string): void {
+    fs.appendFileSync(`${this.dir}.paths`, `${dir}\n`);
   }
 
   argv(argv: readonly string[]): string[] {
@@ -102,25 +115,8 @@ export class TestNamespace {
   async remove(): Promise<void> {
     await removeNetns({ name: this.name, dir: this.dir });
     fs.rmSync(this.dir, { recursive: true, force: true });
-    live.delete(this);
-  }
-
-  /** {@link remove} for a process that is exiting (synchronous; best effort). */
-  removeNow(): void {
-    for (const pid of this.pids()) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone already
-      }
-    }
-    try {
-      execFileSync("ip", ["netns", "del", this.name], { stdio: "ignore" });
-    } catch {
-      // gone already
-    }
-    fs.rmSync(this.dir, { recursive: true, force: true });
-    live.delete(this);
+    if (this.reaper && commandOf(this.reaper).includes(this.name)) process.kill(this.reaper);
+    fs.rmSync(`${this.dir}.paths`, { force: true });
   }
 
   /** Names of the links inside (bridges and taps the emulator made). */

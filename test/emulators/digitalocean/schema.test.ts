@@ -90,8 +90,9 @@ function sample(key: string): unknown {
 }
 
 describe("the emulator's schema is the provider's", () => {
-  process.env.EXOFORM_DO_EMULATOR_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), "exo-do-schema-"));
-  const emulator = new DigitalOceanEmulator();
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "exo-do-schema-"));
+  const emulator = new DigitalOceanEmulator(stateDir);
+  afterAll(() => fs.rmSync(stateDir, { recursive: true, force: true }));
 
   test("the plugin version is the one @pulumi/digitalocean asks for", () => {
     expect(requestedPluginVersion()).toBe(PROVIDER_VERSION);

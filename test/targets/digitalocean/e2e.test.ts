@@ -115,6 +115,7 @@ describePrivileged("DigitalOcean target, end to end on the emulator", () => {
     await s3.createBucket(BUCKET);
     closeRelay = await relayIntoNamespace(ns, Number(new URL(s3.endpoint).port));
     project = createExoformProject("do-e2e");
+    ns.removeOnAbort(project.dir);
     stateDir = path.join(project.dir, ".do-emulator");
     Object.assign(project.env, {
       EXOFORM_DO_EMULATOR_DIR: stateDir,
