@@ -4,15 +4,16 @@
  * repository (and test-only ones) register through EXOFORM_TARGET_MODULES: a list of absolute
  * paths of CommonJS modules, separated by `:`, each exporting `target`.
  */
+import { digitalOceanTarget } from "./digitalocean";
 import { localTarget } from "./local";
 import type { Target } from "./target";
 
 export type { Target } from "./target";
 
-const REGISTERED: readonly Target[] = [localTarget];
+const REGISTERED: readonly Target[] = [localTarget, digitalOceanTarget];
 
 /** Targets that are planned but not implemented yet: the one place that says so. */
-const PLANNED: readonly string[] = ["digitalocean", "proxmox"];
+const PLANNED: readonly string[] = ["proxmox"];
 
 /** Environment variable listing extra target modules (see the file comment). */
 export const TARGET_MODULES_ENV = "EXOFORM_TARGET_MODULES";

@@ -44,10 +44,7 @@ describe("exoform CLI (built binary)", () => {
     );
     project.writeStack(
       "ocean",
-      localStackYaml({ body: "x" }).replace(
-        "exoform:target: local",
-        "exoform:target: digitalocean",
-      ),
+      localStackYaml({ body: "x" }).replace("exoform:target: local", "exoform:target: proxmox"),
     );
   });
   afterAll(() => project?.cleanup());
@@ -98,7 +95,7 @@ describe("exoform CLI (built binary)", () => {
     const r = await project.exoform(["up", "ocean"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      "stacks/Pulumi.ocean.yaml: invalid stack configuration:\n  exoform:target: the digitalocean target is not implemented yet (targets: local)",
+      "stacks/Pulumi.ocean.yaml: invalid stack configuration:\n  exoform:target: the proxmox target is not implemented yet (targets: local, digitalocean)",
     );
   });
 
