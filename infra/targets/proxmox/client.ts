@@ -79,7 +79,9 @@ export class PveSession {
       .map((i) => `${i.path.join(".") || "(answer)"}: ${i.message}`)
       .join("; ");
     throw new Error(
-      `${doing}: unexpected answer from ${this.endpoint} (${problems}): ${JSON.stringify(answer)?.slice(0, 300)}`,
+      this.redact(
+        `${doing}: unexpected answer from ${this.endpoint} (${problems}): ${JSON.stringify(answer)?.slice(0, 300)}`,
+      ),
     );
   }
 

@@ -166,7 +166,9 @@ async function uploadFile(
       body: form as unknown as RequestInit["body"],
     });
   } catch (e) {
-    const cause = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
+    const cause = session.redact(
+      (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message,
+    );
     throw new PveApiError(
       doing,
       new Error(`FaILED to call POST ${session.endpoint}${path} cause by:${cause}`),
