@@ -21,7 +21,7 @@ die() { echo "bootstrap: error: $*" >&2; exit 1; }
 declare -A APT_FOR=(
   [nasm]=nasm [gcc]=gcc [make]=make [clang]=clang [qemu-system-x86_64]=qemu-system-x86
   [qemu-img]=qemu-utils [ip]=iproute2 [ping]=iputils-ping [dnsmasq]=dnsmasq-base
-  [curl]=curl [wrk]=wrk [nft]=nftables [chromium]=chromium
+  [curl]=curl [wrk]=wrk [nft]=nftables [openssl]=openssl [chromium]=chromium
 )
 missing_cmds=()
 for c in "${!APT_FOR[@]}"; do command -v "$c" >/dev/null 2>&1 || missing_cmds+=("$c"); done

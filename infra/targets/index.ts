@@ -6,14 +6,15 @@
  */
 import { digitalOceanTarget } from "./digitalocean";
 import { localTarget } from "./local";
+import { proxmoxTarget } from "./proxmox";
 import type { Target } from "./target";
 
 export type { Target } from "./target";
 
-const REGISTERED: readonly Target[] = [localTarget, digitalOceanTarget];
+const REGISTERED: readonly Target[] = [localTarget, digitalOceanTarget, proxmoxTarget];
 
 /** Targets that are planned but not implemented yet: the one place that says so. */
-const PLANNED: readonly string[] = ["proxmox"];
+const PLANNED: readonly string[] = [];
 
 /** Environment variable listing extra target modules (see the file comment). */
 export const TARGET_MODULES_ENV = "EXOFORM_TARGET_MODULES";

@@ -44,7 +44,7 @@ describe("exoform CLI (built binary)", () => {
     );
     project.writeStack(
       "ocean",
-      localStackYaml({ body: "x" }).replace("exoform:target: local", "exoform:target: proxmox"),
+      localStackYaml({ body: "x" }).replace("exoform:target: local", "exoform:target: vmware"),
     );
   });
   afterAll(() => project?.cleanup());
@@ -91,11 +91,11 @@ describe("exoform CLI (built binary)", () => {
     expect(r.stderr).toContain("exoform:colour: unknown setting");
   });
 
-  test("a target that is not implemented yet: exit 2, nothing deployed", async () => {
+  test("a target that does not exist: exit 2, nothing deployed", async () => {
     const r = await project.exoform(["up", "ocean"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      "stacks/Pulumi.ocean.yaml: invalid stack configuration:\n  exoform:target: the proxmox target is not implemented yet (targets: local, digitalocean)",
+      'stacks/Pulumi.ocean.yaml: invalid stack configuration:\n  exoform:target: "vmware" is not a target (targets: local, digitalocean, proxmox)',
     );
   });
 

@@ -99,10 +99,11 @@ describe("stack configuration", () => {
   });
 
   test("settings of another target are an error naming their key", () => {
-    expect(problems({ target: "proxmox", local: { accel: "tcg" } })).toEqual([
-      expect.stringMatching(/^exoform:target: the proxmox target is not implemented yet/),
-      'exoform:local: settings of the local target, but exoform:target is "proxmox": remove the key or change the target',
-    ]);
+    expect(problems({ target: "proxmox", local: { accel: "tcg" } })).toEqual(
+      expect.arrayContaining([
+        'exoform:local: settings of the local target, but exoform:target is "proxmox": remove the key or change the target',
+      ]),
+    );
     expect(problems({ target: "local", proxmox: {} })).toEqual([
       expect.stringMatching(
         /^exoform:proxmox: settings of the proxmox target, but exoform:target is "local"/,

@@ -159,9 +159,9 @@ test("mocked: a preview builds the image to learn its id but leaves no image fil
   }
 });
 
-test("mocked: targets that are not implemented yet fail with a clear message", async () => {
-  await expect(runProgram({ target: "proxmox" })).rejects.toThrow(
-    /stacks\/Pulumi\.t\.yaml: invalid stack configuration:\n {2}exoform:target: the proxmox target is not implemented yet \(targets: local/,
+test("mocked: a target that does not exist fails with a clear message", async () => {
+  await expect(runProgram({ target: "vmware" })).rejects.toThrow(
+    /stacks\/Pulumi\.t\.yaml: invalid stack configuration:\n {2}exoform:target: "vmware" is not a target \(targets: local, digitalocean, proxmox\)/,
   );
 });
 

@@ -42,7 +42,8 @@ export function netnsCommand(name: string, argv: readonly string[]): string[] {
   return ["ip", "netns", "exec", name, ...argv];
 }
 
-async function run(argv: readonly string[]): Promise<string> {
+/** Runs a command (program first); resolves with its stdout, or fails with its stderr. */
+export async function run(argv: readonly string[]): Promise<string> {
   const [file, ...args] = argv;
   try {
     return (await execFileAsync(file, args, { timeout: 30_000 })).stdout;
@@ -70,7 +71,7 @@ export async function createNetns(o: NetnsOptions): Promise<void> {
 }
 
 /** Files of a namespace's dnsmasq, in its `dir`. */
-function dnsmasqFiles(dir: string) {
+export function dnsmasqFiles(dir: string) {
   return {
     pidFile: path.join(dir, "dnsmasq.pid"),
     leaseFile: path.join(dir, "dnsmasq.leases"),
@@ -83,19 +84,34 @@ export function dnsmasqCommand(
   o: Pick<NetnsOptions, "name" | "dir" | "hostCidr">,
   lease: DhcpLease,
 ): string[] {
+  const prefix = Number(o.hostCidr.split("/")[1]);
+  return dhcpServerCommand({ ...o, iface: TAP_DEVICE }, [
+    `--dhcp-range=${lease.address},static,${prefixToMask(prefix)},${lease.leaseSeconds ?? 3600}`,
+    `--dhcp-host=${lease.mac},${lease.address}`,
+  ]);
+}
+
+/**
+ * dnsmasq as DHCP server on `iface` of namespace `name` only, the host end (`hostCidr`) as
+ * router, its files in `dir`; `dhcp` gives the ranges and hosts. Pure. Also used by the
+ * Proxmox emulator's bridge (a pool for every VM).
+ */
+export function dhcpServerCommand(
+  o: Pick<NetnsOptions, "name" | "dir" | "hostCidr"> & { readonly iface: string },
+  dhcp: readonly string[],
+): string[] {
   const files = dnsmasqFiles(o.dir);
-  const [gateway, prefix] = o.hostCidr.split("/");
+  const [gateway] = o.hostCidr.split("/");
   return netnsCommand(o.name, [
     "dnsmasq",
     "--conf-file=/dev/null", // not the host's configuration
-    `--interface=${TAP_DEVICE}`,
+    `--interface=${o.iface}`,
     "--bind-interfaces",
     "--port=0", // no DNS
     "--no-resolv",
     "--no-hosts",
     "--user=root", // keeps writing the lease file in a root-owned dir
-    `--dhcp-range=${lease.address},static,${prefixToMask(Number(prefix))},${lease.leaseSeconds ?? 3600}`,
-    `--dhcp-host=${lease.mac},${lease.address}`,
+    ...dhcp,
     `--dhcp-option=option:router,${gateway}`,
     "--dhcp-authoritative",
     "--log-dhcp",

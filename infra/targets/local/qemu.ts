@@ -51,6 +51,8 @@ export interface QemuOptions {
   readonly modernVirtioOnly?: boolean;
   /** SMBIOS type 1 serial number: the kernel reads `exo:` network settings from it. */
   readonly smbiosSerial?: string;
+  /** Further options, appended as given (the Proxmox emulator's `-boot menu=on,…`). */
+  readonly extraArgs?: readonly string[];
 }
 
 /** A TCP port on 127.0.0.1 that is free right now: the host side of a {@link UserNet}. */
@@ -91,6 +93,7 @@ export function qemuCommand(o: QemuOptions): string[] {
   ];
   if (o.smbiosSerial !== undefined)
     argv.push("-smbios", `type=1,serial=${optionValue(o.smbiosSerial)}`);
+  if (o.extraArgs) argv.push(...o.extraArgs);
   return o.netns ? netnsCommand(o.netns, argv) : argv;
 }
 
