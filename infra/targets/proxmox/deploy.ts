@@ -1,9 +1,16 @@
 /**
  * The Proxmox VE target's deployment: the image imported once into the node's import storage
  * (PveImage), then per instance a PveVm made from it and a HealthCheck gating it
- * (ProxmoxInstance). A new image id replaces each VM create-before-delete: the new VM starts
- * beside the old one (its own pool address), must pass its health check, and only then does the
- * engine delete the old VM; a failing new VM fails the deployment and the old one keeps serving.
+ * (ProxmoxInstance).
+ *
+ * Blue/green by generation: every resource made from one image is named after the first 12 hex
+ * digits of its id (`image-<id12>`, `vm-<i>-<id12>`), so a new image *creates* a new
+ * generation beside the old one (each new VM on its own pool address) instead of replacing VMs
+ * in place. The engine deletes the old generation only at the end of a run in which every new
+ * VM passed its health check. A failing new VM fails the deployment; being a create of this
+ * run, it is removed by `exoform up`'s rollback (unless --keep-failed), and the old generation
+ * keeps serving, also through the next `up`. (A replacement in place could not be rolled back:
+ * its URN also names the serving VM.) The DigitalOcean target does the same.
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -89,7 +96,8 @@ export function deployProxmox(ctx: DeployContext<ProxmoxSettings>): StackOutputs
   const connection = connectionFrom(settings, stack, ctx.projectDir);
   const taskTimeoutMs = settings.taskTimeoutSeconds * 1000;
   const artefact = settings.imageFormat === "vmdk" ? image.vmdk : image.raw;
-  const pveImage = new PveImage("image", {
+  const generation = image.imageId.slice(0, 12);
+  const pveImage = new PveImage(`image-${generation}`, {
     connection,
     node: settings.node,
     storage: settings.importStorage,
@@ -102,7 +110,7 @@ export function deployProxmox(ctx: DeployContext<ProxmoxSettings>): StackOutputs
   const addressing = settings.addressing;
   const instances = Array.from({ length: config.instances }, (_, i) => {
     const name = `${stack}-${i}`;
-    const instance = new ProxmoxInstance(`vm-${i}`, {
+    const instance = new ProxmoxInstance(`vm-${i}-${generation}`, {
       vm: {
         connection,
         node: settings.node,

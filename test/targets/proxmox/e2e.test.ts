@@ -35,6 +35,8 @@ describeAsRoot("Proxmox target, end to end against the PVE emulator", () => {
   let addressing =
     "mode: static\n      pool: [10.0.2.50/24, 10.0.2.51/24]\n      gateway: 10.0.2.2";
   let body = "first\n";
+  /** Extra lines of exoform:health (indented under it). */
+  let health = "";
   /** The VM serving now. */
   let current: Instance;
 
@@ -48,6 +50,7 @@ describeAsRoot("Proxmox target, end to end against the PVE emulator", () => {
       body: ${JSON.stringify(body)}
   exoform:health:
     deadlineSeconds: 60
+    ${health}
   exoform:proxmox:
     endpoint: ${pve.url}
     node: ${pve.node}
@@ -241,6 +244,26 @@ describeAsRoot("Proxmox target, end to end against the PVE emulator", () => {
         q.params.vmid === String(vm.extras.vmid),
     );
     expect(creates.map((q) => q.status)).toEqual([200, 500]);
+    await pve.pve.tasks.settle();
+    expect(node().vms).toEqual([vm.extras.vmid]);
+    current = vm;
+  });
+
+  test("a new VM that never passes its health check is removed; the old one keeps serving", async () => {
+    // The new image boots and serves, but no answer can meet a 0.001 ms latency limit.
+    health = "maxHttpLatencyMs: 0.001";
+    try {
+      await failingUp(/latency [\d.]+ ms above the limit of 0\.001 ms/);
+    } finally {
+      health = "";
+    }
+    // The next good up replaces the old VM without a gap (the blue/green test's path).
+    body = "after a failed generation\n";
+    await writeStack();
+    const r = await up();
+    expect({ code: r.code, error: r.result.error }).toEqual({ code: 0, error: undefined });
+    const [vm] = instancesOf(r.result);
+    expect(vm.health.healthy).toBe(true);
     await pve.pve.tasks.settle();
     expect(node().vms).toEqual([vm.extras.vmid]);
     current = vm;

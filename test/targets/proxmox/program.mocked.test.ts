@@ -135,13 +135,21 @@ test("mocked: one PveImage, and per instance a component with a PveVm and its He
   const outputs = await runProgram({ target: "proxmox", instances: 2, proxmox: settings });
   await new Promise((r) => setTimeout(r, 200));
   const names = (t: string) => registered.filter((r) => r.type === t).map((r) => r.name);
-  expect(names("pulumi-nodejs:dynamic/proxmox:PveImage")).toEqual(["image"]);
-  expect(names("exoform:proxmox:Instance")).toEqual(["vm-0", "vm-1"]);
-  expect(names("pulumi-nodejs:dynamic/proxmox:PveVm")).toEqual(["vm-0-vm", "vm-1-vm"]);
-  expect(names("pulumi-nodejs:dynamic/health:HealthCheck")).toEqual(["vm-0-health", "vm-1-health"]);
-
   const imageId = await valueOf<string>(outputs.imageId);
-  const image = registered.find((r) => r.name === "image")!.inputs;
+  // One generation per image: every name carries the image id's first 12 hex digits, so a new
+  // image creates a new generation (and a failed one can be rolled back) instead of replacing.
+  const gen = imageId.slice(0, 12);
+  expect(names("pulumi-nodejs:dynamic/proxmox:PveImage")).toEqual([`image-${gen}`]);
+  expect(names("exoform:proxmox:Instance")).toEqual([`vm-0-${gen}`, `vm-1-${gen}`]);
+  expect(names("pulumi-nodejs:dynamic/proxmox:PveVm")).toEqual([
+    `vm-0-${gen}-vm`,
+    `vm-1-${gen}-vm`,
+  ]);
+  expect(names("pulumi-nodejs:dynamic/health:HealthCheck")).toEqual([
+    `vm-0-${gen}-health`,
+    `vm-1-${gen}-health`,
+  ]);
+  const image = registered.find((r) => r.name === `image-${gen}`)!.inputs;
   expect(image).toMatchObject({
     node: "pve1",
     storage: "local",
@@ -153,7 +161,7 @@ test("mocked: one PveImage, and per instance a component with a PveVm and its He
   expect(path.isAbsolute(image.file as string)).toBe(false);
   expect(fs.existsSync(path.join(projectDir, image.file as string))).toBe(true);
 
-  const vm1 = registered.find((r) => r.name === "vm-1-vm")!.inputs;
+  const vm1 = registered.find((r) => r.name === `vm-1-${gen}-vm`)!.inputs;
   expect(vm1).toMatchObject({
     node: "pve1",
     instance: "t-1",
@@ -213,7 +221,7 @@ test("mocked: one PveImage, and per instance a component with a PveVm and its He
   });
   // The secret is in no output; the health spec probes the pool address.
   expect(JSON.stringify(await valueOf(pulumi.all(outputs)))).not.toContain(SECRET);
-  const spec = registered.find((r) => r.name === "vm-0-health")!.inputs.spec as {
+  const spec = registered.find((r) => r.name === `vm-0-${gen}-health`)!.inputs.spec as {
     httpUrl: string;
     icmp: object;
   };
@@ -250,7 +258,7 @@ test("mocked: a CA file (relative to the project) is read into the connection", 
     proxmox: { ...settings, tls: { caFile: "pve-root-ca.pem" } },
   });
   await new Promise((r) => setTimeout(r, 200));
-  const vm = registered.find((r) => r.name === "vm-0-vm")!.inputs;
+  const vm = registered.find((r) => /^vm-0-[0-9a-f]{12}-vm$/.test(r.name))!.inputs;
   expect((vm.connection as { value: { tls: object } }).value.tls).toEqual({
     mode: "ca",
     caPem: "-----BEGIN CERTIFICATE-----\nx\n",
