@@ -7,10 +7,13 @@
  *   up (static pool address) → healthy; a second up changes nothing → a new image: the new VM
  *   is healthy before the old one is stopped while a probe loop always finds one answering →
  *   DHCP: the address comes from the console → an injected task failure, an HTTP 500, a lost
- *   create answer and PVE 8.3 → destroy leaves no VM, disk, upload or QEMU process. Every
- *   request the emulator saw validates against PVE's API schema.
+ *   create answer and PVE 8.3 → a new VM failing its check is rolled back → `exoform compare`
+ *   with a local stack on the same image → destroy leaves no VM, disk, upload or QEMU process.
+ *   Every request the emulator saw validates against PVE's API schema.
  */
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { promisify } from "node:util";
 import { createExoformProject, ExoformProject, jsonResult } from "../../cli/exoform-project";
 import { ProxmoxEmulator } from "../../emulators/proxmox/emulator";
@@ -278,6 +281,51 @@ describeAsRoot("Proxmox target, end to end against the PVE emulator", () => {
       pve.setVersion("8.4.1");
     }
     expect(pve.requests.filter((q) => q.path.endsWith("/upload")).length).toBe(uploadsBefore);
+  });
+
+  test("compare with a local stack on the same image: three report forms with the outputs' numbers", async () => {
+    // A local stack (QEMU here) built from the same image configuration: the same image id.
+    const image = stackYaml()
+      .split("  exoform:health:")[0]
+      .replace("target: proxmox", "target: local");
+    project.writeStack("cmp-local", image);
+    const out = path.join(project.dir, "report");
+    const r = await project.exoform([
+      "compare",
+      STACK,
+      "cmp-local",
+      "--deploy",
+      "--out",
+      out,
+      "--json",
+    ]);
+    expect({ code: r.code, error: jsonResult(r).error }).toEqual({ code: 0, error: undefined });
+    try {
+      const report = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8"));
+      expect(report.sameImage).toBe(true);
+      expect(report.stacks.map((s: { target: string }) => s.target)).toEqual(["proxmox", "local"]);
+      // The numbers are the stacks' outputs, as `pulumi stack output` shows them.
+      for (const stack of [STACK, "cmp-local"]) {
+        const outputs = JSON.parse(
+          (await project.pulumi(["stack", "output", "--json", "--stack", stack])).stdout,
+        );
+        const [i] = report.instances.filter((x: { stack: string }) => x.stack === stack);
+        expect(i.phases).toEqual(outputs.instances[0].phases);
+        expect(i.http.latency).toEqual(outputs.instances[0].health.http.latency);
+      }
+      const pveRow = report.instances.find((x: { stack: string }) => x.stack === STACK);
+      expect(pveRow.phases).toMatchObject({
+        upload: expect.any(Number),
+        import: expect.any(Number),
+      });
+      const md = fs.readFileSync(path.join(out, "report.md"), "utf8");
+      expect(md).toContain(`| ${STACK}/${pveRow.name} |`);
+      expect(fs.readFileSync(path.join(out, "report.html"), "utf8").match(/<svg /g)).toHaveLength(
+        4,
+      );
+    } finally {
+      expect((await project.exoform(["down", "cmp-local"])).code).toBe(0);
+    }
   });
 
   test("destroy leaves no VM, disk, upload or QEMU process; every request validated", async () => {
