@@ -72,14 +72,14 @@ int ip_output(uint32_t dst, uint8_t proto, const uint8_t *payload, uint16_t len)
 {
     static uint8_t frame[ETH_FRAME_MAX];
     struct ip_hdr *ip = (void *)(frame + ETH_HLEN);
-    const uint8_t *mac = eth_broadcast;
+    uint32_t hop = 0;
     if (len > ETH_MTU - IP_HLEN) {
         net_stats.drop_ip_hdr++;
         return -1;
     }
     if (dst != IP_BROADCAST && dst != (net_if.ip | ~net_if.mask)) {
-        uint32_t hop = (dst ^ net_if.ip) & net_if.mask ? net_if.gw : dst;
-        if (!hop || !(mac = arp_lookup(hop))) {
+        hop = (dst ^ net_if.ip) & net_if.mask ? net_if.gw : dst;
+        if (!hop) {
             net_stats.drop_noroute++;
             return -1;
         }
@@ -95,6 +95,9 @@ int ip_output(uint32_t dst, uint8_t proto, const uint8_t *payload, uint16_t len)
     wr16(ip->csum, 0);
     wr16(ip->csum, inet_checksum(ip, IP_HLEN, 0));
     memcpy(frame + ETH_HLEN + IP_HLEN, payload, len);
-    eth_output(frame, mac, ETH_TYPE_IP, (uint16_t)(IP_HLEN + len));
+    if (hop)
+        arp_output(hop, frame, (uint16_t)(IP_HLEN + len));
+    else
+        eth_output(frame, eth_broadcast, ETH_TYPE_IP, (uint16_t)(IP_HLEN + len));
     return 0;
 }

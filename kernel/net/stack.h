@@ -22,7 +22,9 @@ void net_set_address(uint32_t ip, uint8_t prefix, uint32_t gw, const char *via);
 void eth_output(uint8_t *frame, const uint8_t *dst, uint16_t type, uint16_t len);
 
 void arp_input(const uint8_t *pkt, uint16_t len);
-const uint8_t *arp_lookup(uint32_t ip);      /* NULL: unknown (a request is sent) */
+/* Send the IPv4 frame (len bytes after the Ethernet header) to next hop `hop`; while its
+ * address is unknown, ask and hold the frame until the answer (one per hop, the newest). */
+void arp_output(uint32_t hop, uint8_t *frame, uint16_t len);
 void arp_request(uint32_t ip);
 void arp_announce(void);                     /* gratuitous ARP, then ask for the gateway */
 
