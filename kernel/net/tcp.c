@@ -240,7 +240,7 @@ static struct tcb *tcb_alloc(void)
 
 /* The SYN's MSS option, wherever it is among the options (RFC 9293 §3.1, §3.7.1): EOL ends
  * the list, NOP is one byte, every other kind has a length byte. Without it (or with a
- * malformed list) the RFC default; clamped to what we can use. */
+ * malformed list) the RFC default. (cookie_mss clamps it to what we can use.) */
 static uint16_t syn_mss(const uint8_t *o, const uint8_t *end)
 {
     uint16_t mss = TCP_DEFAULT_MSS;
@@ -254,7 +254,7 @@ static uint16_t syn_mss(const uint8_t *o, const uint8_t *end)
         if (*o == TCP_OPT_MSS && o[1] == 4) mss = rd16(o + 2);
         o += o[1];
     }
-    return mss < TCP_MIN_MSS ? TCP_MIN_MSS : mss > TCP_MSS ? TCP_MSS : mss;
+    return mss;
 }
 
 /* A SYN cookie for the peer's address, port and initial sequence number in time period
