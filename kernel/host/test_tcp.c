@@ -759,9 +759,9 @@ static void test_time_wait_is_bounded(void)
     no_more();
 }
 
-/* A full table makes room from idle connections (the oldest first, reset); when every
- * connection is busy the handshake's last ACK is dropped, counted, and the connection made
- * once the client retransmits. */
+/* A full table makes room from idle keep-alive connections (the oldest first, reset); when
+ * every connection is busy the handshake's last ACK is dropped, counted, and the connection
+ * made once the client retransmits. */
 static void test_full_table(void)
 {
     struct peer ps[TCP_CONNS], late = peer(7000), refused = peer(7001);
@@ -770,6 +770,8 @@ static void test_full_table(void)
     for (i = 0; i < TCP_CONNS; i++) {
         ps[i] = peer((uint16_t)(6000 + i));
         to_established(&ps[i]);
+        request(&ps[i], get_root);
+        ack(&ps[i]);                                    /* answered: idle between requests */
         host_now++;                                     /* ps[0] is the oldest */
     }
     to_syn_sent(&late);
@@ -803,6 +805,35 @@ static void test_full_table(void)
     CHECK(recv_seg(&ps[5]).flags == R);
     CHECK(starts_with(recv_seg(&refused).data, "HTTP/1.1 200 "));
     CHECK(state_of(&refused) == ESTABLISHED);
+}
+
+/* A burst of new connections beyond the table: a connection whose request has not come yet
+ * is not idle, so none is reset to make room; the extra handshakes are dropped and complete
+ * when the clients retransmit. */
+static void test_burst_never_resets_a_new_connection(void)
+{
+    struct peer ps[TCP_CONNS + 8];
+    unsigned i;
+
+    for (i = 0; i < TCP_CONNS + 8; i++) {               /* every handshake completes first */
+        ps[i] = peer((uint16_t)(6500 + i));
+        to_syn_sent(&ps[i]);
+        ack(&ps[i]);
+    }
+    no_more();                                          /* no RST to anyone */
+    CHECK(net_stats.drop_tcp_full == 8);
+    for (i = 0; i < TCP_CONNS; i++) {                   /* then the requests: all served */
+        CHECK(state_of(&ps[i]) == ESTABLISHED);
+        CHECK(starts_with(request(&ps[i], "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").data,
+                          "HTTP/1.1 200 "));
+        ack(&ps[i]);
+        send_str(&ps[i], TCP_FIN | TCP_ACK, "");
+        CHECK(recv_seg(&ps[i]).flags == A);             /* TIME_WAIT */
+    }
+    for (i = TCP_CONNS; i < TCP_CONNS + 8; i++) {       /* the late ones retransmit their request */
+        send_str(&ps[i], TCP_ACK | TCP_PSH, get_root);
+        CHECK(starts_with(recv_seg(&ps[i]).data, "HTTP/1.1 200 "));
+    }
 }
 
 /* Server-side TIME_WAIT ("Connection: close") never blocks a new connection: a full table of
@@ -905,6 +936,7 @@ int main(void)
         {"TIME_WAIT is bounded", test_time_wait_is_bounded},
         {"full table", test_full_table},
         {"TIME_WAIT slots are reused silently", test_time_wait_slots_are_reused_silently},
+        {"a burst never resets a new connection", test_burst_never_resets_a_new_connection},
         {"SYN flood takes no slot", test_syn_flood_takes_no_slot},
         {"/health over TCP", test_health_over_tcp},
     };

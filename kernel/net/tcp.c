@@ -223,15 +223,18 @@ static void tcb_app(struct tcb *c)
 /* A free slot, else one given up to make room. TIME_WAIT goes first and silently: its only
  * duty, acknowledging a repeated FIN, is as well done by the RST a repeated FIN gets without
  * it, and a cookie-checked handshake cannot be confused with the old connection. Else the idle
- * connection nearest its timeout (nothing in flight and no request started: keep-alive,
- * FIN_WAIT_2), reset. NULL when every connection is busy. */
+ * connection nearest its timeout: one that has been answered and has nothing in flight and no
+ * request started (keep-alive between requests, FIN_WAIT_2), reset. A connection still
+ * waiting for its first request is not idle: its request may be on the wire. NULL when every
+ * connection is busy. */
 static struct tcb *tcb_alloc(void)
 {
     struct tcb *c, *victim = 0;
 
     for (c = tcbs; c < tcbs + TCP_CONNS; c++) {
         if (c->state == CLOSED || c->state == TIME_WAIT) return c;
-        if (c->snd_una == c->snd_nxt && !c->rx_len && (!victim || SEQ_LT(c->timer_at, victim->timer_at)))
+        if (c->resp.len && c->snd_una == c->snd_nxt && !c->rx_len &&
+            (!victim || SEQ_LT(c->timer_at, victim->timer_at)))
             victim = c;
     }
     if (victim) tcb_kill(victim);
@@ -258,8 +261,9 @@ static uint16_t syn_mss(const uint8_t *o, const uint8_t *end)
 }
 
 /* A SYN cookie for the peer's address, port and initial sequence number in time period
- * `period`: a keyed hash (multiply-xorshift, secret from plat_random), low two bits left for
- * the MSS index. Not cryptographic; guessing one blindly takes about 2^29 tries. */
+ * `period`: a keyed hash (multiply-xorshift, 64-bit secret from plat_random), then the
+ * period's parity in bit 2 (so the ACK names its period) and two bits left for the MSS index.
+ * Not cryptographic; guessing one blindly takes about 2^29 tries. */
 static uint32_t syn_cookie(const struct seg *s, uint32_t peer_isn, uint32_t period)
 {
     uint32_t w[3] = {s->src, (uint32_t)s->sport << 16 ^ period, peer_isn};
@@ -269,7 +273,7 @@ static uint32_t syn_cookie(const struct seg *s, uint32_t peer_isn, uint32_t peri
         h = (h ^ w[i]) * 0x9E3779B97F4A7C15u;
         h ^= h >> 29;
     }
-    return (uint32_t)(h >> 32) & ~3u;
+    return ((uint32_t)(h >> 32) & ~7u) | (period & 1) << 2;
 }
 
 /* The ACK field, in every synchronized state: advance, take the window, restart the timer;
@@ -367,8 +371,8 @@ static void h_accept(struct tcb *c, struct seg *s)
 {
     uint32_t iss = s->ack - 1, period = now >> COOKIE_PERIOD_SHIFT;
 
-    if (!(s->flags & TCP_ACK) || ((syn_cookie(s, s->seq - 1, period) ^ iss) & ~3u &&
-                                  (syn_cookie(s, s->seq - 1, period - 1) ^ iss) & ~3u)) {
+    period -= (period ^ iss >> 2) & 1;          /* this period or, by its parity, the last */
+    if (!(s->flags & TCP_ACK) || (syn_cookie(s, s->seq - 1, period) ^ iss) & ~3u) {
         h_reset(c, s);
         return;
     }
