@@ -309,10 +309,13 @@ static void test_bad_ipv4_is_dropped_under_its_counter(void)
 }
 
 /* RFC 1122 3.2.1.3: a broadcast or multicast source is no host's; answering it would send a
- * broadcast (one spoofed ping, a reply to every host on the link). */
+ * broadcast (one spoofed ping, a reply to every host on the link). Nor are 0.0.0.0 and the rest
+ * of 0/8 ("this network", a source only while a host learns its address) and 127/8 (loopback,
+ * never on a wire). */
 static void test_impossible_sources_are_dropped(void)
 {
-    static const uint32_t src[] = {0xffffffffu, 0xff00000aU, 0x010000e0U, 0x010000f0U};
+    static const uint32_t src[] = {0xffffffffu, 0xff00000aU, 0x010000e0U, 0x010000f0U,
+                                   0x00000000U, 0x03020100U, 0x0100007fU, 0xfeffff7fU};
     unsigned i;
 
     net_set_address(WIRE_US_IP, 24, GW_IP, "static");
@@ -411,7 +414,8 @@ int main(void)
         {"ARP: malformed dropped and counted", test_malformed_arp_is_dropped_and_counted},
         {"IPv4: bad packets dropped under their counters",
          test_bad_ipv4_is_dropped_under_its_counter},
-        {"IPv4: broadcast and multicast sources dropped", test_impossible_sources_are_dropped},
+        {"IPv4: broadcast, multicast, 0/8 and 127/8 sources dropped",
+         test_impossible_sources_are_dropped},
         {"IPv4: Ethernet padding ignored", test_frame_padding_beyond_total_length_is_ignored},
         {"IPv4: options skipped", test_ip_options_are_skipped},
         {"ICMP: echo reply, same payload, sizes 0..1472", test_echo_reply_has_the_same_payload},
