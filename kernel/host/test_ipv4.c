@@ -7,6 +7,7 @@
 #include "stack.h"
 #include "wire.h"
 #include "proto/bytes.h"
+#include "proto/eth.h"
 
 /* The ARP cache outlives wire_init, so no test uses a host an earlier test taught it. */
 #define ASKER_IP 0x0800000aU         /* 10.0.0.8 */
@@ -395,6 +396,20 @@ static void test_bad_icmp_is_dropped(void)
     CHECK(net_stats.drop_icmp == 5 && drops() == 5 && net_stats.icmp_echo_replied == 0);
 }
 
+/* Every copy into a fixed buffer checks the length first: a datagram larger than UDP's
+ * 1480-byte buffer is refused before it is copied (ASan would catch the overflow). */
+static void test_udp_output_refuses_oversized_data(void)
+{
+    static uint8_t data[ETH_MTU];
+
+    CHECK(udp_output(WIRE_PEER_IP, 68, 67, data, ETH_MTU - 20 - 8 + 1) == -1);
+    CHECK(udp_output(WIRE_PEER_IP, 68, 67, data, 0xffff) == -1);
+    no_more();
+    CHECK(net_stats.drop_udp == 2 && drops() == 2);
+    CHECK(udp_output(WIRE_PEER_IP, 68, 67, data, ETH_MTU - 20 - 8) == 0);
+    CHECK(host_tx_pending() == 1);
+}
+
 static void before(void)
 {
     wire_init(1, 0);
@@ -420,6 +435,7 @@ int main(void)
         {"IPv4: options skipped", test_ip_options_are_skipped},
         {"ICMP: echo reply, same payload, sizes 0..1472", test_echo_reply_has_the_same_payload},
         {"ICMP: bad messages dropped", test_bad_icmp_is_dropped},
+        {"UDP: oversized output refused before the copy", test_udp_output_refuses_oversized_data},
     };
     return run_tests("ipv4", tests, sizeof tests / sizeof tests[0], before);
 }
