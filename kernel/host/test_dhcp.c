@@ -581,6 +581,19 @@ static void test_t1_t2_beyond_the_lease_take_the_defaults(void)
     CHECK(m.ip_dst == 0xffffffffu);
 }
 
+/* The hostname is copied into a fixed-size message: a longer one is cut at 63 (a DNS label). */
+static void test_long_hostname_is_cut(void)
+{
+    static char name[300];
+    struct msg m;
+
+    memset(name, 'h', sizeof name - 1);
+    dhcp_start(name);
+    advance(0);
+    m = expect_msg(DHCP_DISCOVER);
+    CHECK(strlen(m.hostname) == 63 && m.hostname[62] == 'h');
+}
+
 /* ---- Malformed ---- */
 
 static void test_malformed_replies_are_dropped_and_counted(void)
@@ -683,6 +696,7 @@ int main(void)
         {"option overload: file only, sname not read", test_overload_of_file_only_leaves_sname_alone},
         {"T1 and T2 from the server", test_server_t1_and_t2_are_used},
         {"T1/T2 beyond the lease: defaults", test_t1_t2_beyond_the_lease_take_the_defaults},
+        {"a long hostname is cut at 63", test_long_hostname_is_cut},
         {"malformed replies dropped and counted", test_malformed_replies_are_dropped_and_counted},
         {"replies at the wrong time dropped", test_replies_at_the_wrong_time_are_dropped},
     };

@@ -13,7 +13,10 @@
 #define DHCP_LEASE_MIN_S 10
 #define DHCP_LEASE_MAX_S 2000000    /* ~23 days: keeps deadlines inside the wrap-safe span */
 #define DHCP_DEFAULT_PREFIX 24      /* when the server sends no subnet mask */
+#define DHCP_HOSTNAME_MAX 63        /* RFC 1035 label; longer names are cut */
 #define DHCP_MSG_LEN 340            /* ≥ DHCP_MSG_MIN, and room for every option we send */
+_Static_assert(DHCP_MSG_LEN >= 240 + 3 + 6 + 6 + 2 + DHCP_HOSTNAME_MAX + 4 + 1,
+               "type, requested ip, server id, hostname, parameters and END fit");
 
 enum { DHCP_OFF, DHCP_SELECTING, DHCP_REQUESTING, DHCP_BOUND, DHCP_RENEWING, DHCP_REBINDING };
 
@@ -77,7 +80,9 @@ static void dhcp_send(void)
         o = put_option(o, DHCP_OPT_REQUESTED_IP, &dhcp.offered, 4);
         o = put_option(o, DHCP_OPT_SERVER_ID, &dhcp.server, 4);
     }
-    o = put_option(o, DHCP_OPT_HOSTNAME, dhcp.hostname, (uint8_t)strlen(dhcp.hostname));
+    size_t name_len = strlen(dhcp.hostname);
+    o = put_option(o, DHCP_OPT_HOSTNAME, dhcp.hostname,
+                   (uint8_t)(name_len < DHCP_HOSTNAME_MAX ? name_len : DHCP_HOSTNAME_MAX));
     o = put_option(o, DHCP_OPT_PARAMS, params, sizeof params);
     *o = DHCP_OPT_END;
     udp_output(dhcp.state == DHCP_RENEWING ? dhcp.server : IP_BROADCAST, DHCP_CLIENT_PORT, DHCP_SERVER_PORT,
