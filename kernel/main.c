@@ -55,7 +55,7 @@ void kmain(void)
     net_logf("exo: config %s", cfg.net_source);
     if (tcp_init && http_init) {                                /* part 2: the HTTP server */
         tcp_init(cfg.net.http_port);
-        http_init(cfg.body, cfg.body_len, build_hex);
+        http_init(cfg.body, cfg.body_len, cfg.content_type, build_hex);
     }
     net_init(&cfg.net);                                         /* static address, or DHCP */
     for (;;) {
