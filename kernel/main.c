@@ -50,7 +50,7 @@ void kmain(void)
     report("smbios", config_apply_smbios(&cfg, smbios_serial()));  /* SMBIOS beats the image */
     net_logf("exo: config %s", cfg.net_source);
     tcp_init(cfg.net.http_port);                                /* the HTTP server */
-    http_init(cfg.body, cfg.body_len, build_hex);
+    http_init(cfg.body, cfg.body_len, cfg.content_type, build_hex);
     net_init(&cfg.net);                                         /* static address, or DHCP */
     for (;;) {
         int frames = virtio_net_poll();                         /* frames → net_input */

@@ -7,6 +7,7 @@
 #include "stack.h"
 #include "wire.h"
 #include "proto/bytes.h"
+#include "proto/eth.h"
 
 /* Addresses of other hosts (a new address clears the ARP cache, so each test starts empty). */
 #define ASKER_IP 0x0800000aU         /* 10.0.0.8 */
@@ -324,10 +325,13 @@ static void test_bad_ipv4_is_dropped_under_its_counter(void)
 }
 
 /* RFC 1122 3.2.1.3: a broadcast or multicast source is no host's; answering it would send a
- * broadcast (one spoofed ping, a reply to every host on the link). */
+ * broadcast (one spoofed ping, a reply to every host on the link). Nor are 0.0.0.0 and the rest
+ * of 0/8 ("this network", a source only while a host learns its address) and 127/8 (loopback,
+ * never on a wire). */
 static void test_impossible_sources_are_dropped(void)
 {
-    static const uint32_t src[] = {0xffffffffu, 0xff00000aU, 0x010000e0U, 0x010000f0U};
+    static const uint32_t src[] = {0xffffffffu, 0xff00000aU, 0x010000e0U, 0x010000f0U,
+                                   0x00000000U, 0x03020100U, 0x0100007fU, 0xfeffff7fU};
     unsigned i;
 
     net_set_address(WIRE_US_IP, 24, GW_IP, "static");
@@ -407,6 +411,20 @@ static void test_bad_icmp_is_dropped(void)
     CHECK(net_stats.drop_icmp == 5 && drops() == 5 && net_stats.icmp_echo_replied == 0);
 }
 
+/* Every copy into a fixed buffer checks the length first: a datagram larger than UDP's
+ * 1480-byte buffer is refused before it is copied (ASan would catch the overflow). */
+static void test_udp_output_refuses_oversized_data(void)
+{
+    static uint8_t data[ETH_MTU];
+
+    CHECK(udp_output(WIRE_PEER_IP, 68, 67, data, ETH_MTU - 20 - 8 + 1) == -1);
+    CHECK(udp_output(WIRE_PEER_IP, 68, 67, data, 0xffff) == -1);
+    no_more();
+    CHECK(net_stats.drop_udp == 2 && drops() == 2);
+    CHECK(udp_output(WIRE_PEER_IP, 68, 67, data, ETH_MTU - 20 - 8) == 0);
+    CHECK(host_tx_pending() == 1);
+}
+
 static void before(void)
 {
     wire_init(1, 0);
@@ -426,11 +444,13 @@ int main(void)
         {"ARP: malformed dropped and counted", test_malformed_arp_is_dropped_and_counted},
         {"IPv4: bad packets dropped under their counters",
          test_bad_ipv4_is_dropped_under_its_counter},
-        {"IPv4: broadcast and multicast sources dropped", test_impossible_sources_are_dropped},
+        {"IPv4: broadcast, multicast, 0/8 and 127/8 sources dropped",
+         test_impossible_sources_are_dropped},
         {"IPv4: Ethernet padding ignored", test_frame_padding_beyond_total_length_is_ignored},
         {"IPv4: options skipped", test_ip_options_are_skipped},
         {"ICMP: echo reply, same payload, sizes 0..1472", test_echo_reply_has_the_same_payload},
         {"ICMP: bad messages dropped", test_bad_icmp_is_dropped},
+        {"UDP: oversized output refused before the copy", test_udp_output_refuses_oversized_data},
     };
     return run_tests("ipv4", tests, sizeof tests / sizeof tests[0], before);
 }

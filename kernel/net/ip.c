@@ -10,6 +10,12 @@
 
 static uint16_t ip_id;
 
+int ip_is_host(uint32_t addr)
+{
+    uint8_t first = ((const uint8_t *)&addr)[0];
+    return first && first != 127 && first < 224 && addr != net_if.bcast;
+}
+
 void ip_input(const uint8_t *pkt, uint16_t len)
 {
     const struct ip_hdr *ip = (const void *)pkt;
@@ -30,17 +36,16 @@ void ip_input(const uint8_t *pkt, uint16_t len)
     }
     memcpy(&src, ip->src, 4);
     memcpy(&dst, ip->dst, 4);
-    uint32_t bcast = net_if.ip | ~net_if.mask;
-    /* A multicast, class E or broadcast source is no host's (RFC 1122 3.2.1.3); an answer to it
-     * would be a broadcast. */
-    if (ip->src[0] >= 224 || src == bcast) {
+    /* RFC 1122 3.2.1.3: a datagram whose source is no host's is discarded (an answer to a
+     * broadcast source would be a broadcast, one to 0.0.0.0 or loopback goes nowhere). */
+    if (!ip_is_host(src)) {
         net_stats.drop_ip_hdr++;
         return;
     }
     int to_us = net_if.ip && dst == net_if.ip;
     /* Broadcasts are for DHCP; while unconfigured, DHCP replies may be unicast to the offered
      * address, so any UDP passes. */
-    if (!to_us && dst != IP_BROADCAST && dst != bcast &&
+    if (!to_us && dst != IP_BROADCAST && dst != net_if.bcast &&
         (net_if.ip || ip->proto != IP_PROTO_UDP)) {
         net_stats.drop_ip_notme++;
         return;
@@ -77,7 +82,7 @@ int ip_output(uint32_t dst, uint8_t proto, const uint8_t *payload, uint16_t len)
         net_stats.drop_ip_hdr++;
         return -1;
     }
-    if (dst != IP_BROADCAST && dst != (net_if.ip | ~net_if.mask)) {
+    if (dst != IP_BROADCAST && dst != net_if.bcast) {
         hop = (dst ^ net_if.ip) & net_if.mask ? net_if.gw : dst;
         if (!hop) {
             net_stats.drop_noroute++;

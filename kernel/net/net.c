@@ -1,5 +1,6 @@
 /* net.c — the interface: configuration, address changes and timers. */
 #include <string.h>
+#include "proto/ip.h"
 #include "stack.h"
 
 struct net_stats net_stats;
@@ -23,6 +24,8 @@ void net_set_address(uint32_t ip, uint8_t prefix, uint32_t gw, const char *via)
     net_if.ip = ip;
     net_if.mask = net_prefix_mask(prefix);
     net_if.gw = gw;
+    /* RFC 3021: a /31 has no broadcast address (both are hosts), and a /32 has no other host. */
+    net_if.bcast = prefix < 31 ? ip | ~net_if.mask : IP_BROADCAST;
     if (!ip)
         return;
     if (gw)

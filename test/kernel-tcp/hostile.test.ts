@@ -13,8 +13,7 @@ import * as path from "node:path";
 import { BootSoftware, buildKernel, configBlock, kernelDir } from "../helpers/kernel-image";
 import { GATEWAY, stopAllGuests, TestGuest, withGuest } from "../helpers/guest";
 import { clientScript, ConcurrentResult } from "../../bench/netns-client";
-
-const describeRoot = process.getuid?.() === 0 ? describe : describe.skip;
+import { describeAsRoot } from "../helpers/privilege";
 const IP = "10.0.2.15";
 const URL = `http://${IP}/`;
 
@@ -74,7 +73,7 @@ function startFlood(g: TestGuest, kind: "syn" | "arp", count: number, perSecond:
   return { sent, stop: () => child.kill("SIGKILL") };
 }
 
-describeRoot("the kernel on a busy, hostile network", () => {
+describeAsRoot("the kernel on a busy, hostile network", () => {
   test(
     "400 short connections, 4 at a time, and bursts of 128: none is reset",
     () =>
@@ -158,7 +157,7 @@ describeRoot("the kernel on a busy, hostile network", () => {
  * guest's uptime (/health) must advance as fast as host time. Several boots: a calibration
  * that a preemption can skew gets some of them wrong.
  */
-describeRoot("the guest clock when the host CPU is contended at boot", () => {
+describeAsRoot("the guest clock when the host CPU is contended at boot", () => {
   const BOOTS = 4;
   test(`${BOOTS} boots beside a CPU hog: guest time runs at host speed`, async () => {
     const cpus = execFileSync("taskset", ["-p", `${process.pid}`])
