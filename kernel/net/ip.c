@@ -5,9 +5,6 @@
 #include "proto/ip.h"
 #include "stack.h"
 
-/* TCP (kernel part 2) may be absent from a build; the weak reference is then 0. */
-#pragma weak tcp_input
-
 static uint16_t ip_id;
 
 int ip_is_host(uint32_t addr)
@@ -63,7 +60,7 @@ void ip_input(const uint8_t *pkt, uint16_t len)
         udp_input(src, dst, payload, plen);
         break;
     case IP_PROTO_TCP:
-        if (to_us && tcp_input)
+        if (to_us)
             tcp_input(src, dst, payload, plen);
         else
             net_stats.drop_tcp++;

@@ -6,10 +6,6 @@
 struct net_stats net_stats;
 struct net_iface net_if;
 
-/* TCP/HTTP (kernel part 2) may be absent from a build; weak references are then 0. */
-#pragma weak tcp_poll
-#pragma weak tcp_announce
-
 void net_init(const struct net_config *cfg)
 {
     memcpy(net_if.mac, cfg->mac, 6);
@@ -32,8 +28,7 @@ void net_set_address(uint32_t ip, uint8_t prefix, uint32_t gw, const char *via)
         net_logf("exo: ip %I/%u gw %I via %s", ip, prefix, gw, via);
     else
         net_logf("exo: ip %I/%u gw none via %s", ip, prefix, via);
-    if (tcp_announce)
-        tcp_announce();
+    tcp_announce();
     arp_announce();
 }
 
@@ -41,8 +36,7 @@ void net_poll(void)
 {
     uint32_t now = plat_now_ms();
     dhcp_poll(now);
-    if (tcp_poll)
-        tcp_poll(now);
+    tcp_poll(now);
 }
 
 int net_is_configured(void) { return net_if.ip != 0; }
