@@ -1,0 +1,175 @@
+/* lzg.c — compress the linked kernel for boot/stage2.asm's decoder (build-time host tool).
+ *
+ *   lzg IN OUT
+ *
+ * Format: LZ77 with Elias-gamma codes and a repeated offset, as a stream of bits and bytes
+ * interleaved in the order the decoder reads them. Bits come MSB first from a bit byte that is
+ * taken from the stream when the previous one is used up (the first bit read takes the first).
+ * gamma(v), v >= 1: for each bit of v below its top bit, high to low, a 1 then that bit; then 0.
+ * Items:
+ *   literals  gamma(n), then n bytes
+ *   match     gamma((offset - 1) / 256 + 1), the byte (offset - 1) % 256, gamma(length - 1):
+ *             copy `length` (>= 2) bytes from `offset` bytes back; it may overlap
+ *   repeat    gamma(length): a match at the offset of the last match
+ * The stream starts with literals. After literals a bit says: 1 match, 0 repeat; after a match
+ * or a repeat: 1 match, 0 literals. The decoder stops at the length it is given, so there is no
+ * end marker.
+ *
+ * Optimal parse (shortest stream in bits) by dynamic programming over positions with two states,
+ * "ends in literals" and "ends in a match"; the repeated offset of a state is the one on its best
+ * path. Ties keep the first candidate found, in a fixed order: deterministic. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_IN (1 << 16)       /* the expanded kernel has 32 KiB at most (layout.ld) */
+#define MAX_LITERALS 4096
+
+enum { LIT, MATCH };           /* state: what the encoding of the prefix ends with */
+enum { K_LIT, K_MATCH, K_REP }; /* item kinds */
+
+struct node {
+    long cost;                 /* bits; LONG_MAX: unreachable */
+    unsigned from, len, off;   /* item: start position, length, offset (0: literals) */
+    unsigned char kind, from_state;
+    unsigned last;             /* offset a repeat would use after this prefix (0: none) */
+};
+
+static unsigned char in[MAX_IN];
+static struct node node[2][MAX_IN + 1];
+
+static int gamma_bits(unsigned v)
+{
+    int b = 1;
+    while (v > 1) {
+        v >>= 1;
+        b += 2;
+    }
+    return b;
+}
+
+static int offset_bits(unsigned off) { return gamma_bits((off - 1) / 256 + 1) + 8; }
+
+static void relax(int state, unsigned to, long cost, unsigned from, int from_state, int kind,
+                  unsigned len, unsigned off, unsigned last)
+{
+    struct node *d = &node[state][to];
+    if (cost < d->cost) {
+        *d = (struct node){cost, from, len, off, (unsigned char)kind, (unsigned char)from_state,
+                           last};
+    }
+}
+
+static unsigned char *out;
+static size_t o, bitpos;
+static int bits_left;
+
+static void put_bit(int bit)
+{
+    if (!bits_left) {
+        bitpos = o++;
+        out[bitpos] = 0;
+        bits_left = 8;
+    }
+    bits_left--;
+    if (bit)
+        out[bitpos] |= (unsigned char)(1 << bits_left);
+}
+
+static void put_gamma(unsigned v)
+{
+    int top = 31;
+    while (!(v >> top))
+        top--;
+    while (top--) {
+        put_bit(1);
+        put_bit((v >> top) & 1);
+    }
+    put_bit(0);
+}
+
+int main(int argc, char **argv)
+{
+    FILE *f;
+    if (argc != 3 || !(f = fopen(argv[1], "rb"))) {
+        fprintf(stderr, "usage: lzg IN OUT\n");
+        return 2;
+    }
+    size_t n = fread(in, 1, sizeof in, f);
+    fclose(f);
+    if (n == 0 || n >= MAX_IN) {
+        fprintf(stderr, "lzg: input must be 1 .. %d bytes\n", MAX_IN - 1);
+        return 2;
+    }
+    for (size_t i = 0; i <= n; i++)
+        node[LIT][i].cost = node[MATCH][i].cost = LONG_MAX;
+    node[MATCH][0].cost = -1;  /* the start: literals follow without the bit that says so */
+    static unsigned best_off[MAX_IN];  /* per length: the nearest offset with a match that long */
+    for (unsigned i = 0; i < n; i++) {
+        struct node *l = &node[LIT][i], *m = &node[MATCH][i];
+        if (m->cost != LONG_MAX) {
+            for (unsigned len = 1; len <= MAX_LITERALS && i + len <= n; len++)
+                relax(LIT, i + len, m->cost + 1 + gamma_bits(len) + 8L * len, i, MATCH, K_LIT,
+                      len, 0, i ? m->last : 0);
+        }
+        if (l->cost != LONG_MAX && l->last && l->last <= i) {
+            unsigned r = l->last, len = 0;
+            while (i + len < n && in[i + len] == in[i + len - r])
+                len++;
+            for (unsigned k = 1; k <= len; k++)
+                relax(MATCH, i + k, l->cost + 1 + gamma_bits(k), i, LIT, K_REP, k, r, r);
+        }
+        int from_state = l->cost <= m->cost ? LIT : MATCH;
+        long base = from_state == LIT ? l->cost : m->cost;
+        if (base == LONG_MAX || i == 0)
+            continue;
+        unsigned longest = 1;
+        for (unsigned off = 1; off <= i; off++) {
+            unsigned len = 0;
+            while (i + len < n && in[i + len] == in[i + len - off])
+                len++;
+            for (; longest < len; longest++)
+                best_off[longest + 1] = off;
+        }
+        for (unsigned len = 2; len <= longest; len++) {
+            unsigned off = best_off[len];
+            relax(MATCH, i + len, base + 1 + offset_bits(off) + gamma_bits(len - 1), i,
+                  from_state, K_MATCH, len, off, off);
+        }
+    }
+    /* Walk back from the cheaper end state, then write the items front to back. */
+    static unsigned char order_state[MAX_IN + 1];
+    static unsigned order_pos[MAX_IN + 1];
+    size_t items = 0;
+    int state = node[LIT][n].cost <= node[MATCH][n].cost ? LIT : MATCH;
+    for (unsigned pos = (unsigned)n; pos;) {
+        struct node *d = &node[state][pos];
+        order_state[items] = (unsigned char)state;
+        order_pos[items++] = pos;
+        pos = d->from;
+        state = d->from_state;
+    }
+    out = malloc(2 * n + 16);
+    for (size_t k = items; k--;) {
+        struct node *d = &node[order_state[k]][order_pos[k]];
+        if (k != items - 1)
+            put_bit(d->kind == K_MATCH);  /* after literals: 1 match, 0 repeat; else 1 match */
+        if (d->kind == K_LIT) {
+            put_gamma(d->len);
+            memcpy(out + o, in + d->from, d->len);
+            o += d->len;
+        } else if (d->kind == K_REP) {
+            put_gamma(d->len);
+        } else {
+            put_gamma((d->off - 1) / 256 + 1);
+            out[o++] = (unsigned char)((d->off - 1) % 256);
+            put_gamma(d->len - 1);
+        }
+    }
+    if (!(f = fopen(argv[2], "wb")) || fwrite(out, 1, o, f) != o || fclose(f)) {
+        perror(argv[2]);
+        return 1;
+    }
+    return 0;
+}
