@@ -1,5 +1,5 @@
 ; stage2.asm — what the MBR jumps to: expands the compressed kernel (tools/lzg.c) from here
-; to KERNEL_RUN and jumps to its entry (boot/entry.asm). The kernel is linked to run at
+; to KERNEL_RUN, undoes its branch filter and jumps to its entry (boot/entry.asm). The kernel is linked to run at
 ; KERNEL_RUN; only this stub and the compressed bytes are on disk.
 
 bits 64
@@ -9,7 +9,7 @@ global stage2_start
 section .text
 ; stage2_start — entry from the MBR; expands the stream (format in tools/lzg.c).
 ; IN:  64-bit mode, interrupts off, 0–4 GiB identity-mapped, DF clear.
-; OUT: never returns: jumps to KERNEL_RUN once rdi reaches the end of the expanded kernel.
+; OUT: never returns: once rdi reaches the end of the expanded kernel, unfilter runs.
 ; Registers while expanding: rsi = stream, rdi = output, rdx = end of output, rbp = offset of
 ; the last match, bl = bit buffer (see getbit), rcx = count.
 stage2_start:
@@ -35,7 +35,7 @@ stage2_start:
 .match:
     call gamma                    ; (offset - 1) / 256 + 1
     dec ecx
-    mov ch, cl
+    mov ch, cl                    ; (offset - 1) / 256 < 256: the kernel is under 64 KiB
     lodsb                         ; (offset - 1) % 256
     mov cl, al
     inc ecx
@@ -44,11 +44,11 @@ stage2_start:
     inc ecx
     jmp .copy
 
-; next — the bit that says what comes next, or the kernel once it is all expanded.
-; IN: rdi = output, rdx = end. OUT: as getbit; jumps to KERNEL_RUN (stack is reset there).
+; next — the bit that says what comes next; once the kernel is all expanded, unfilter instead.
+; IN: rdi = output, rdx = end. OUT: as getbit (or no return: the stack is reset in entry.asm).
 next:
     cmp rdi, rdx
-    jae KERNEL_RUN
+    jae unfilter
 ; getbit — the next bit of the stream, MSB first.
 ; IN: bl = bits left, followed by a 1 bit that marks their end; rsi = stream (a new bit byte).
 ; OUT: CF = the bit; bl updated; rsi advanced when a bit byte was taken.
@@ -74,6 +74,27 @@ gamma:
     jmp .bit
 .ret:
     ret
+
+; unfilter — undo lzg.c's branch filter: at each E8/E9 byte from the start, while 5 bytes are
+; left, subtract from the next 4 bytes (rel32) the offset of the byte after them, and skip them.
+; IN: rdx = end of the expanded kernel. OUT: never returns: jumps to KERNEL_RUN.
+unfilter:
+    mov esi, KERNEL_RUN
+    mov ebp, esi
+    sub edx, 4                    ; a byte at rsi < rdx has 4 bytes after it
+.scan:
+    lodsb
+    and al, 0xFE
+    cmp al, 0xE8
+    jne .next
+    lea eax, [rsi + 4]
+    sub eax, ebp                  ; the offset of the byte after the rel32
+    sub [rsi], eax
+    lodsd                         ; skip the rel32
+.next:
+    cmp rsi, rdx
+    jb .scan
+    jmp KERNEL_RUN
 
 kernel_lz:
     incbin KERNEL_LZ              ; nasm -D: the compressed kernel

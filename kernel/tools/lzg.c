@@ -15,6 +15,13 @@
  * or a repeat: 1 match, 0 literals. The decoder stops at the length it is given, so there is no
  * end marker.
  *
+ * What is compressed is the kernel with its x86 branches filtered: at each E8 (call rel32) or E9
+ * (jmp rel32) byte, scanning from the start, the next 4 bytes (little-endian) get the offset of
+ * the byte after them added (relative → absolute targets, which repeat where calls to one
+ * function do) and the scan goes on after them; only while 5 bytes are left. The decoder
+ * subtracts them again once the stream is expanded. Any byte E8/E9 counts, data too: the
+ * change is undone exactly either way.
+ *
  * Optimal parse (shortest stream in bits) by dynamic programming over positions with two states,
  * "ends in literals" and "ends in a match"; the repeated offset of a state is the one on its best
  * path. Ties keep the first candidate found, in a fixed order: deterministic. */
@@ -36,7 +43,7 @@ struct node {
     unsigned last;             /* offset a repeat would use after this prefix (0: none) */
 };
 
-static unsigned char in[MAX_IN];
+static unsigned char in[MAX_IN], original[MAX_IN];
 static struct node node[2][MAX_IN + 1];
 
 static int gamma_bits(unsigned v)
@@ -89,6 +96,81 @@ static void put_gamma(unsigned v)
     put_bit(0);
 }
 
+/* The branch filter above: add (absolute) or subtract each branch's position. */
+static void filter_branches(unsigned char *b, size_t n, int sign)
+{
+    for (size_t i = 0; i + 5 <= n; i++) {
+        if ((b[i] & 0xFE) != 0xE8)
+            continue;
+        unsigned v = (unsigned)b[i + 1] | (unsigned)b[i + 2] << 8 | (unsigned)b[i + 3] << 16 |
+                     (unsigned)b[i + 4] << 24;
+        v += (unsigned)sign * (unsigned)(i + 5);
+        for (int k = 1; k <= 4; k++, v >>= 8)
+            b[i + k] = (unsigned char)v;
+        i += 4;
+    }
+}
+
+/* The stream expanded as boot/stage2.asm does, to check every build's output before it ships. */
+static const unsigned char *x;
+static unsigned x_bits, x_bit;
+
+static int get_bit(void)
+{
+    if (!x_bits) {
+        x_bit = *x++;
+        x_bits = 8;
+    }
+    return (x_bit >> --x_bits) & 1;
+}
+
+static unsigned get_gamma(void)
+{
+    unsigned v = 1;
+    while (get_bit())
+        v = v << 1 | (unsigned)get_bit();
+    return v;
+}
+
+static int expands_to_original(const unsigned char *stream, size_t size, size_t n)
+{
+    static unsigned char check[MAX_IN];
+    size_t d = 0, len, off = 0;
+    int after_literals = 1;
+    x = stream;
+    x_bits = 0;
+    goto literals;
+    for (;;) {
+        if (get_bit()) {
+            off = (get_gamma() - 1) * 256 + *x++ + 1;
+            len = get_gamma() + 1;
+        } else if (after_literals) {
+            len = get_gamma();
+        } else {
+        literals:
+            len = get_gamma();
+            if (d + len > n)
+                return 0;
+            memcpy(check + d, x, len);
+            x += len;
+            d += len;
+            after_literals = 1;
+            if (d >= n)
+                break;
+            continue;
+        }
+        if (off > d || d + len > n)
+            return 0;
+        for (; len; len--, d++)
+            check[d] = check[d - off];
+        after_literals = 0;
+        if (d >= n)
+            break;
+    }
+    filter_branches(check, n, -1);
+    return (size_t)(x - stream) == size && memcmp(check, original, n) == 0;
+}
+
 int main(int argc, char **argv)
 {
     FILE *f;
@@ -98,10 +180,12 @@ int main(int argc, char **argv)
     }
     size_t n = fread(in, 1, sizeof in, f);
     fclose(f);
-    if (n == 0 || n >= MAX_IN) {
-        fprintf(stderr, "lzg: input must be 1 .. %d bytes\n", MAX_IN - 1);
+    if (n < 5 || n >= MAX_IN) {
+        fprintf(stderr, "lzg: input must be 5 .. %d bytes\n", MAX_IN - 1);
         return 2;
     }
+    memcpy(original, in, n);
+    filter_branches(in, n, 1);
     for (size_t i = 0; i <= n; i++)
         node[LIT][i].cost = node[MATCH][i].cost = LONG_MAX;
     node[MATCH][0].cost = -1;  /* the start: literals follow without the bit that says so */
@@ -166,6 +250,10 @@ int main(int argc, char **argv)
             out[o++] = (unsigned char)((d->off - 1) % 256);
             put_gamma(d->len - 1);
         }
+    }
+    if (!expands_to_original(out, o, n)) {
+        fprintf(stderr, "lzg: the stream does not expand to the input\n");
+        return 1;
     }
     if (!(f = fopen(argv[2], "wb")) || fwrite(out, 1, o, f) != o || fclose(f)) {
         perror(argv[2]);
