@@ -17,7 +17,7 @@
 #define PIT_TICK_HZ 100        /* timer resolution; frames wake the loop on their own */
 #define PIC1_MASK 0x21
 #define PIC2_MASK 0xA1
-#define CALIBRATE_ROUNDS 8     /* 1 ms countdowns; the shortest counts */
+#define CALIBRATE_ROUNDS 32    /* 1 ms countdowns, until one is timed to 1/128 */
 #define TSC_MIN_PER_MS 50000   /* 50 MHz … */
 #define TSC_MAX_PER_MS 20000000 /* … 20 GHz: outside, the measurement is garbage */
 
@@ -37,28 +37,36 @@ static const uint8_t pic_setup[][2] = {
     { PIT_CH0_DATA, (PIT_HZ / PIT_TICK_HZ) & 0xFF }, { PIT_CH0_DATA, (PIT_HZ / PIT_TICK_HZ) >> 8 },
 };
 
-/* TSC ticks per ms against PIT channel 2, robust to the vCPU being preempted (a busy host):
- * each round times a 1 ms countdown from just before its start to just after its end is seen,
- * so a preemption anywhere can only lengthen a round, never shorten it; the shortest round is
- * the truth plus one port read (Linux's pit_calibrate_tsc likewise keeps the minimum over
- * tries). Sets `ticking` if the PIT answered with a sane rate. */
+/* TSC ticks per ms against PIT channel 2, robust to the vCPU being preempted (a busy host).
+ * A round times a 1 ms countdown with bounds: it started between the TSC reads around the port
+ * write that starts it, and ended between the TSC read before the last port read that saw it
+ * running and the one after the read that saw it end; a preemption at either end only widens
+ * the bounds, and one in the middle changes nothing (TSC and PIT both follow host time). Rounds
+ * go on until one is timed to 1/128 (at most CALIBRATE_ROUNDS); the round with the narrowest
+ * bounds counts, its midpoint. Sets `ticking` if the PIT answered with a sane rate. */
 static void calibrate(void)
 {
     const uint16_t count = PIT_HZ / 1000;
-    uint64_t best = TSC_MAX_PER_MS;
+    uint64_t best = 0, best_spread = ~0ull;
     outb(PORT_B, (uint8_t)((inb(PORT_B) & ~2) | 1));
-    for (int round = 0; round < CALIBRATE_ROUNDS; round++) {
+    for (int round = 0; round < CALIBRATE_ROUNDS && best_spread > best / 128; round++) {
         outb(PIT_COMMAND, PIT_CH2_ONESHOT);
         outb(PIT_CH2_DATA, (uint8_t)count);
         uint64_t start = rdtsc();
-        outb(PIT_CH2_DATA, (uint8_t)(count >> 8));  /* the countdown starts */
-        for (uint32_t spins = 10000000; spins; spins--)
+        outb(PIT_CH2_DATA, (uint8_t)(count >> 8));  /* the countdown starts in here */
+        uint64_t started = rdtsc(), running = started;
+        for (uint32_t spins = 10000000; spins; spins--) {
+            uint64_t before = rdtsc();
             if (inb(PORT_B) & 0x20) {
-                uint64_t ticks = rdtsc() - start;
-                if (ticks < best)
-                    best = ticks;
+                uint64_t shortest = running - started, longest = rdtsc() - start;
+                if (longest - shortest < best_spread) {
+                    best_spread = longest - shortest;
+                    best = shortest + best_spread / 2;
+                }
                 break;
             }
+            running = before;  /* the countdown was still running after this */
+        }
     }
     if (best > TSC_MIN_PER_MS && best < TSC_MAX_PER_MS) {
         tsc_per_ms = best;
