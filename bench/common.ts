@@ -67,13 +67,14 @@ export interface BootTime {
 
 /**
  * Boots `disk` once in a fresh namespace: `probe` starts there first, then QEMU; resolves when
- * the probe fires (within TIMEOUT_MS), after `after` has run in the namespace. Cleans up.
+ * the probe fires (within TIMEOUT_MS), after `after` has run in the namespace (it also gets
+ * QEMU's pid). Cleans up.
  */
 export async function timedBoot<T>(
   disk: string,
   o: { mac: string; memoryMb?: number; what: string },
   probe: (netns: string) => Probe,
-  after?: (netns: string) => Promise<T>,
+  after?: (netns: string, qemuPid: number) => Promise<T>,
 ): Promise<BootTime & { after?: T }> {
   const b = benchBoot(disk);
   const { netns, dir, files } = b;
@@ -98,13 +99,13 @@ export async function timedBoot<T>(
     });
     const at = Promise.race([p.at, timeout]);
     const mbrAt = serialMarkerTime(files.serialLog, "exo: mbr", at);
-    await launched;
+    const { pid } = await launched;
     const event = await at;
     const mbr = await mbrAt;
     return {
       ms: event - startedAt,
       mbrToMs: mbr === undefined ? undefined : event - mbr,
-      after: after ? await after(netns) : undefined,
+      after: after ? await after(netns, pid) : undefined,
     };
   } finally {
     clearTimeout(timer);

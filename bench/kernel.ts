@@ -4,11 +4,13 @@
  * is configured statically through SMBIOS, and ping (every 5 ms, timestamps from the kernel) runs
  * from before QEMU starts. Needs root.
  *
- * Then the HTTP numbers (bench/http.ts): 5 more boots to the first HTTP 200, wrk, least RAM.
+ * Then the HTTP numbers (bench/http.ts): 5 more boots to the first HTTP 200; on the last one
+ * the idle host CPU, wrk (keep-alive and Connection: close) and connection bursts; least RAM.
  *
  * Prints one line per boot, then, as its last line, one JSON object:
  *   { bootSoftwareBytes, bootToIcmpMs, mbrToIcmpMs, runsMs, budgetBytes,
- *     bootToHttp200Ms, mbrToHttp200Ms, http200RunsMs, reqPerSecC1, reqPerSecC8, minRamMiB }
+ *     bootToHttp200Ms, mbrToHttp200Ms, http200RunsMs, reqPerSecC1, reqPerSecC8,
+ *     reqPerSecCloseC8, closeC8Errors, burst64Failed, burst128Failed, idleCpuPercent, minRamMiB }
  * mbrToIcmpMs is approximate: when "exo: mbr" showed up in the serial log (polled every ms).
  */
 import { spawn } from "node:child_process";

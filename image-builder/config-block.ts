@@ -22,7 +22,11 @@ function configSettings(config: ImageConfig): string {
     net.mode === "static"
       ? ["net=static", `ip=${net.address}`, ...(net.gateway ? [`gw=${net.gateway}`] : [])]
       : ["net=dhcp"];
-  lines.push(`port=${config.http.port}`, `hostname=${config.hostname}`);
+  lines.push(
+    `port=${config.http.port}`,
+    `hostname=${config.hostname}`,
+    `content-type=${config.http.contentType}`,
+  );
   return lines.map((line) => `${line}\n`).join("") + "\n";
 }
 

@@ -14,18 +14,32 @@ export interface ImageConfig {
   /** DHCP, or a static IPv4 address with prefix length and an optional on-subnet gateway. */
   network:
     { mode: "dhcp" } | { mode: "static"; address: string /* "10.0.0.5/24" */; gateway?: string };
-  /** The HTTP server: its port (default 80) and the body it answers `GET /` with. */
-  http: { port: number; body: string };
+  /**
+   * The HTTP server: its port (default 80), the body it answers `GET /` with, and that body's
+   * Content-Type (default {@link DEFAULT_CONTENT_TYPE}).
+   */
+  http: { port: number; body: string; contentType: string };
   /** Sent as DHCP option 12; 1–63 of [a-z0-9-] (default "exoform"). */
   hostname: string;
 }
 
 export const DEFAULT_HTTP_BODY = "Hello from exoform!\n";
+/** The kernel's own default too (kernel/config.h), for blocks without the setting. */
+export const DEFAULT_CONTENT_TYPE = "text/plain; charset=utf-8";
+/** The kernel's limit (CONFIG_CONTENT_TYPE_MAX): it copies the value into a 128-byte buffer. */
+const CONTENT_TYPE_MAX = 127;
 
 const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)"; // 0–255, no leading zeros (not octal)
 const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
 const CIDR = new RegExp(`^(${OCTET}(?:\\.${OCTET}){3})/(3[0-2]|[12]?\\d)$`);
 const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+// RFC 9110 8.3.1: media-type = type "/" subtype parameters; parameters are
+// OWS ";" OWS name "=" (token / quoted-string). Printable ASCII only (the kernel's check).
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const QUOTED = '"(?:[ !#-\\[\\]-~]|\\\\[ -~])*"';
+const MEDIA_TYPE = new RegExp(
+  `^${TOKEN}/${TOKEN}(?:[ \t]*;[ \t]*${TOKEN}=(?:${TOKEN}|${QUOTED}))*$`,
+);
 
 /** Why `ip` cannot be a host address on its /prefix subnet, or undefined when it can. */
 function hostAddressProblem(ip: number, prefix: number): string | undefined {
@@ -94,6 +108,14 @@ const HttpSchema = z
   .object({
     port: z.number().int().min(1).max(65535).default(80),
     body: z.string().default(DEFAULT_HTTP_BODY),
+    contentType: z
+      .string()
+      .max(CONTENT_TYPE_MAX, { error: `must be at most ${CONTENT_TYPE_MAX} characters` })
+      .regex(MEDIA_TYPE, {
+        error: (issue) =>
+          `must be a media type like "text/html; charset=utf-8" (got ${JSON.stringify(issue.input)})`,
+      })
+      .default(DEFAULT_CONTENT_TYPE),
   })
   .strict();
 
@@ -105,7 +127,11 @@ export const ImageConfigSchema = z
           issue.code === "invalid_union" ? 'must be "dhcp" or "static"' : undefined,
       })
       .default({ mode: "dhcp" }),
-    http: HttpSchema.default({ port: 80, body: DEFAULT_HTTP_BODY }),
+    http: HttpSchema.default({
+      port: 80,
+      body: DEFAULT_HTTP_BODY,
+      contentType: DEFAULT_CONTENT_TYPE,
+    }),
     hostname: z
       .string()
       .regex(HOSTNAME, {

@@ -6,6 +6,7 @@
  * and benchmark, which boot raw disks with hand-made configuration blocks.
  */
 export {
+  DEFAULT_CONTENT_TYPE,
   DEFAULT_HTTP_BODY,
   describeConfigIssue,
   ImageConfigSchema,

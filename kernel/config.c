@@ -18,6 +18,7 @@ void config_defaults(struct exo_config *c)
     c->net.hostname = c->hostname;
     c->net_source = "dhcp";
     memcpy(c->hostname, "exoform", 8);
+    memcpy(c->content_type, CONFIG_CONTENT_TYPE_DEFAULT, sizeof CONFIG_CONTENT_TYPE_DEFAULT);
 }
 
 uint32_t crc32(const uint8_t *p, size_t n)
@@ -69,6 +70,23 @@ static const char *parse_ipv4(const char *s, const char *end, uint32_t *ip)
     return s;
 }
 
+/* Copy the value [v, end) into dst (room for max chars and a NUL) if it has 1 to max chars,
+ * each [a-z0-9-] or, with `printable`, any of ' ' to '~' (never CR or LF: it goes into a header
+ * line). Returns 0 when copied. */
+static int copy_text(char *dst, size_t max, const char *v, const char *end, int printable)
+{
+    size_t len = (size_t)(end - v);
+    if (!len || len > max)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        if (printable ? v[i] < ' ' || v[i] > '~'
+                      : !((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+            return -1;
+    memcpy(dst, v, len);
+    dst[len] = 0;
+    return 0;
+}
+
 /* One key=value setting. Returns 0 or the reason the source is invalid. `image_keys` allows
  * the keys only the image block may set. */
 static const char *parse_setting(struct exo_config *c, const char *key, size_t klen, const char *v,
@@ -95,14 +113,11 @@ static const char *parse_setting(struct exo_config *c, const char *key, size_t k
             return "bad port";
         c->net.http_port = (uint16_t)n;
     } else if (image_keys && token_is(key, klen, "hostname")) {
-        size_t len = (size_t)(end - v);
-        if (!len || len > CONFIG_HOSTNAME_MAX)
+        if (copy_text(c->hostname, CONFIG_HOSTNAME_MAX, v, end, 0))
             return "bad hostname";
-        for (size_t i = 0; i < len; i++)
-            if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
-                return "bad hostname";
-        memcpy(c->hostname, v, len);
-        c->hostname[len] = 0;
+    } else if (image_keys && token_is(key, klen, "content-type")) {
+        if (copy_text(c->content_type, CONFIG_CONTENT_TYPE_MAX, v, end, 1))
+            return "bad content-type";
     } else {
         char name[24];
         size_t len = klen < sizeof name - 1 ? klen : sizeof name - 1;

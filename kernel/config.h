@@ -12,6 +12,8 @@
 #define CONFIG_HEADER_BYTES 48
 #define CONFIG_BUILD_ID_BYTES 32
 #define CONFIG_HOSTNAME_MAX 63
+#define CONFIG_CONTENT_TYPE_MAX 127
+#define CONFIG_CONTENT_TYPE_DEFAULT "text/plain; charset=utf-8"
 
 struct exo_config {
     struct net_config net;      /* network settings; net.mac is the driver's to fill */
@@ -20,9 +22,11 @@ struct exo_config {
     const uint8_t *body;        /* HTTP body for "/", inside the block */
     uint16_t body_len;
     char hostname[CONFIG_HOSTNAME_MAX + 1];
+    char content_type[CONFIG_CONTENT_TYPE_MAX + 1];  /* of the body, NUL-terminated */
 };
 
-/* DHCP, port 80, hostname "exoform", empty body, all-zero build id. */
+/* DHCP, port 80, hostname "exoform", empty body of CONFIG_CONTENT_TYPE_DEFAULT, all-zero build
+ * id. */
 void config_defaults(struct exo_config *c);
 
 /* Apply a configuration block (CONFIG_BLOCK_BYTES readable at `block`). Returns 0 when applied,

@@ -5,11 +5,12 @@
 
 #include <stdint.h>
 
-/* time.c: calibrates the TSC against the PIT (then plat_now_ms and plat_random work) and
- * starts a 1 kHz tick. time_idle(frames received this poll): within a few ms of the last
- * frame it only pauses (keeps polling); otherwise it waits for the next tick (at most 1 ms). */
+/* time.c: calibrates the TSC against the PIT (then plat_now_ms and plat_random work), sets up
+ * the PICs and starts a 100 Hz tick. irq_unmask lets an IRQ line end the idle wait; time_idle
+ * halts until the next interrupt (a frame, or the tick). */
 void time_init(void);
-void time_idle(int frames);
+void irq_unmask(uint8_t irq);
+void time_idle(void);
 
 /* drivers/pci.c: configuration mechanism #1. bdf = bus << 8 | device << 3 | function. */
 uint32_t pci_read(uint32_t bdf, uint8_t off);
@@ -18,7 +19,8 @@ void pci_enable(uint32_t bdf);                  /* I/O, memory and bus mastering
 /* First function whose vendor/device id (vendor | device << 16) is in ids[]; -1 if none. */
 int pci_find(const uint32_t *ids, int n, uint32_t *found_id);
 
-/* drivers/virtio_net.c: polling driver; transmit is plat_tx (net.h). */
+/* drivers/virtio_net.c: transmit is plat_tx (net.h); a received frame raises the PCI INTx line
+ * (unmasked at the PIC) to wake time_idle, and virtio_net_poll acknowledges it. */
 int virtio_net_init(uint32_t bdf, int modern, uint8_t mac[6]);  /* 0 or -1 */
 int virtio_net_poll(void);                      /* received frames → net_input; how many */
 

@@ -1,4 +1,4 @@
-/* main.c — bring the kernel up, one step per line, then poll forever. */
+/* main.c — bring the kernel up, one step per line, then serve forever. */
 #include "arch.h"
 #include "config.h"
 #include "kernel.h"
@@ -8,10 +8,6 @@
 #define VIRTIO_VENDOR 0x1AF4
 #define VIRTIO_NET_TRANSITIONAL (VIRTIO_VENDOR | 0x1000u << 16)
 #define VIRTIO_NET_MODERN (VIRTIO_VENDOR | 0x1041u << 16)
-
-/* TCP/HTTP (kernel part 2) may be absent from a build; weak references are then 0. */
-#pragma weak tcp_init
-#pragma weak http_init
 
 extern const uint8_t CONFIG_BLOCK[];  /* layout.ld: where the MBR put LBA 40–47 */
 
@@ -53,14 +49,13 @@ void kmain(void)
              nic_id == VIRTIO_NET_MODERN ? "modern" : "legacy", cfg.net.mac);
     report("smbios", config_apply_smbios(&cfg, smbios_serial()));  /* SMBIOS beats the image */
     net_logf("exo: config %s", cfg.net_source);
-    if (tcp_init && http_init) {                                /* part 2: the HTTP server */
-        tcp_init(cfg.net.http_port);
-        http_init(cfg.body, cfg.body_len, build_hex);
-    }
+    tcp_init(cfg.net.http_port);                                /* the HTTP server */
+    http_init(cfg.body, cfg.body_len, cfg.content_type, build_hex);
     net_init(&cfg.net);                                         /* static address, or DHCP */
     for (;;) {
         int frames = virtio_net_poll();                         /* frames → net_input */
         net_poll();                                             /* DHCP, ARP, TCP timers */
-        time_idle(frames);                                      /* pause; quiet 4 ms: hlt ≤ 1 ms */
+        if (!frames)
+            time_idle();                                        /* until a frame or the tick */
     }
 }

@@ -1,6 +1,6 @@
 ; entry.asm — the kernel's first instructions: stage 2 jumps here (KERNEL_RUN) once it has
-; expanded the kernel. Also the one interrupt handler: the timer tick that wakes the idle loop
-; (time.c) from hlt.
+; expanded the kernel. Also the one interrupt handler, for the timer tick and the NIC's line:
+; both only wake the idle loop (time.c) from hlt.
 
 bits 64
 extern STACK_TOP, __bss_start, __bss_end, kmain
@@ -39,14 +39,18 @@ kernel_entry:
     hlt
     jmp .halt
 
-; irq_tick — any PIC interrupt (only the timer is unmasked): acknowledge it and return; its
-; only purpose is to end a hlt.
-; IN:  interrupt frame on the current stack. OUT: all registers preserved.
+; irq_tick — any PIC interrupt (the timer, the NIC): acknowledge it at the PICs and return
+; with interrupts off; its only purpose is to end a hlt. The NIC's PCI line is level-triggered
+; and stays up until the poll that follows reads the device's ISR register: returning with IF
+; set would take the same interrupt again at once, forever.
+; IN:  interrupt frame on the current stack. OUT: all registers preserved, IF clear.
 irq_tick:
     push rax
-    mov al, 0x20                  ; non-specific EOI to the master PIC
-    out 0x20, al
+    mov al, 0x20                  ; non-specific EOI to the slave PIC (a no-op for IRQ 0–7)
+    out 0xA0, al
+    out 0x20, al                  ; and to the master
     pop rax
+    btr qword [rsp + 16], 9       ; RFLAGS.IF in the frame (RIP, CS, RFLAGS, RSP, SS)
     iretq
 
 idtr:

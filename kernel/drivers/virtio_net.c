@@ -1,10 +1,12 @@
-/* virtio_net.c — polling virtio-net driver for legacy/transitional (I/O BAR, virtio 0.9.5) and
+/* virtio_net.c — virtio-net driver for legacy/transitional (I/O BAR, virtio 0.9.5) and
  * modern-only (PCI capabilities, MMIO, virtio 1.0) devices.
  *
  * Both use the same split-ring layout in memory; only register access differs. Receive buffers
  * are handed back to the device as soon as the stack has seen them; transmit takes a free
  * buffer, reclaiming finished ones, and drops the frame (counted) if none frees up in time, so
- * a burst can neither deadlock nor hang the kernel. No interrupts: the main loop polls. */
+ * a burst can neither deadlock nor hang the kernel. A received frame raises the legacy PCI
+ * INTx line (MSI-X stays off), routed through the PIC: its only job is to end the idle loop's
+ * hlt; each poll reads the ISR status register first, which lowers the line again. */
 #include <string.h>
 #include "arch.h"
 #include "kernel.h"
@@ -28,6 +30,7 @@
 #define LEG_QUEUE_SELECT 14
 #define LEG_QUEUE_NOTIFY 16
 #define LEG_STATUS 18
+#define LEG_ISR 19                /* reading it acknowledges the interrupt */
 #define LEG_DEVICE_CONFIG 20      /* while MSI-X is off, which it stays */
 
 /* Modern common configuration structure (virtio 1.0 §4.1.4.3). */
@@ -45,9 +48,11 @@
 #define COM_QUEUE_DEVICE 48
 
 #define PCI_CAP_POINTER 0x34
+#define PCI_INTERRUPT_LINE 0x3C   /* the PIC input the firmware routed INTx to */
 #define PCI_CAP_VENDOR 0x09
 #define CAP_COMMON_CFG 1
 #define CAP_NOTIFY_CFG 2
+#define CAP_ISR_CFG 3
 #define CAP_DEVICE_CFG 4
 
 #define HDR_LEGACY 10             /* struct virtio_net_hdr */
@@ -93,7 +98,7 @@ struct virtqueue {
 static struct {
     int modern;
     uint16_t io;                           /* legacy: I/O BAR */
-    uint8_t *common, *notify, *config;     /* modern: MMIO structures */
+    uint8_t *common, *notify, *isr, *config;  /* modern: MMIO structures */
     uint32_t notify_multiplier;
     uint16_t hdr_len;
 } dev;
@@ -135,15 +140,17 @@ static int find_modern_structures(uint32_t bdf)
                 dev.notify = p;
                 dev.notify_multiplier = pci_read(bdf, (uint8_t)(ptr + 16));
                 break;
+            case CAP_ISR_CFG: dev.isr = p; break;
             case CAP_DEVICE_CFG: dev.config = p; break;
             }
         }
         ptr = (uint8_t)(head >> 8) & 0xFC;
     }
-    return dev.common && dev.notify && dev.config ? 0 : -1;
+    return dev.common && dev.notify && dev.isr && dev.config ? 0 : -1;
 }
 
-static int vq_init(struct virtqueue *q, uint16_t index, uint8_t *mem, uint16_t buffers)
+/* `interrupts`: the device interrupts when it has used buffers of this queue. */
+static int vq_init(struct virtqueue *q, uint16_t index, uint8_t *mem, uint16_t buffers, int interrupts)
 {
     uint16_t n;
     if (dev.modern) {
@@ -161,7 +168,7 @@ static int vq_init(struct virtqueue *q, uint16_t index, uint8_t *mem, uint16_t b
     q->desc = (void *)mem;
     q->avail = (void *)(mem + 16 * n);
     q->used = (void *)(mem + ALIGN_4K(16 * n + 6 + 2 * n));
-    q->avail->flags = AVAIL_F_NO_INTERRUPT;
+    q->avail->flags = interrupts ? 0 : AVAIL_F_NO_INTERRUPT;
     if (dev.modern) {
         write_addr(COM_QUEUE_DESC, q->desc);
         write_addr(COM_QUEUE_DRIVER, q->avail);
@@ -234,7 +241,7 @@ int virtio_net_init(uint32_t bdf, int modern, uint8_t mac[6])
     } else {
         outl(dev.io + LEG_DRIVER_FEATURES, inl(dev.io + LEG_DEVICE_FEATURES) & (F_NET_MAC | F_ANY_LAYOUT));
     }
-    if (vq_init(&rxq, 0, rings[0], RX_BUFS) || vq_init(&txq, 1, rings[1], TX_BUFS))
+    if (vq_init(&rxq, 0, rings[0], RX_BUFS, 1) || vq_init(&txq, 1, rings[1], TX_BUFS, 0))
         return -1;
     for (uint16_t i = 0; i < rxq.buffers; i++) {
         rxq.desc[i].addr = (uintptr_t)rx_bufs[i];
@@ -248,6 +255,9 @@ int virtio_net_init(uint32_t bdf, int modern, uint8_t mac[6])
     }
     for (int i = 0; i < 6; i++)
         mac[i] = modern ? MMIO8(dev.config + i) : inb((uint16_t)(dev.io + LEG_DEVICE_CONFIG + i));
+    uint8_t irq = (uint8_t)pci_read(bdf, PCI_INTERRUPT_LINE);
+    if (irq < 16)                         /* else unrouted: the timer tick still wakes us */
+        irq_unmask(irq);
     set_status(status | STATUS_DRIVER_OK);
     vq_notify(&rxq);
     return 0;
@@ -257,6 +267,12 @@ int virtio_net_poll(void)
 {
     uint32_t len;
     int id, n = 0;
+    /* Acknowledge before looking at the ring: a frame that comes after this raises the line
+     * again, so the idle wait cannot miss it. */
+    if (dev.modern)
+        (void)MMIO8(dev.isr);
+    else
+        (void)inb(dev.io + LEG_ISR);
     /* At most one ring's worth per call, so timers still run under a flood. */
     while (n < rxq.buffers && (id = vq_pop(&rxq, &len)) >= 0) {
         if (id >= rxq.buffers) {

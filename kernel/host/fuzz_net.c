@@ -102,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static uint8_t frame[1514];
 
     wire_init(0x5eed, size && (data[0] & 1));
-    http_init((const uint8_t *)body, sizeof body - 1, build_hex);
+    http_init((const uint8_t *)body, sizeof body - 1, "text/plain", build_hex);
     memset(seen, 0, sizeof seen);
     memset(dhcp_xid, 0, sizeof dhcp_xid);
     if (size) data++, size--;

@@ -418,6 +418,183 @@ static void test_timers_across_the_clock_wrap(void)
     CHECK(!net_is_configured());
 }
 
+/* ---- Leases some servers give: /32, /31, options in sname/file, T1/T2 ---- */
+
+#define ACK_HEAD DHCP_OPT_TYPE, 1, DHCP_ACK, DHCP_OPT_SERVER_ID, 4, 10, 0, 0, 1
+
+/* DISCOVER, OFFER, REQUEST, then an ACK giving yiaddr with options o (END included). */
+static void bind_with(uint32_t yiaddr, const uint8_t *o, uint16_t n)
+{
+    struct msg r = to_requesting();
+
+    net_input(f, wire_dhcp(f, 0xffffffffu, r.xid, wire_us_mac, yiaddr, o, n));
+    CHECK(net_ip() == yiaddr);
+}
+
+/* An echo request from src to us (yiaddr) with 8 data bytes, in f; returns its length. */
+static uint16_t echo_from(uint32_t src, uint32_t us)
+{
+    memset(f + 34, 0, 16);
+    f[34] = 8;
+    return wire_ip(f, src, us, 1, 16);
+}
+
+/* The next frame is an echo reply to dst through the Ethernet address of the peer. */
+static void expect_echo_reply_to(uint32_t dst)
+{
+    const struct host_frame *fr = host_tx_next();
+
+    CHECK(fr && fr->len == 34 + 16 && rd16(fr->data + 12) == 0x0800 && fr->data[34] == 0);
+    CHECK(memcmp(fr->data, wire_peer_mac, 6) == 0 && ip_at(fr->data + 30) == dst);
+}
+
+/* Some clouds lease a /32 with a router outside it: the router is still on the link, so it
+ * stays the gateway, is reached directly, and carries everything else. */
+static void test_slash32_lease_keeps_the_router_on_link(void)
+{
+    static const uint8_t o[] = {ACK_HEAD, DHCP_OPT_MASK, 4, 255, 255, 255, 255,
+                                DHCP_OPT_ROUTER, 4, 10, 0, 0, 1, DHCP_OPT_END};
+    const uint32_t far = 0x0909a8c0U;                       /* 192.168.9.9 */
+
+    bind_with(WIRE_US_IP, o, sizeof o);
+    CHECK(net_if.mask == 0xffffffffu && net_if.gw == SERVER_IP);
+    host_tx_clear();
+    net_input(f, wire_arp(f, 2, wire_peer_mac, SERVER_IP, WIRE_US_IP));
+    net_input(f, echo_from(SERVER_IP, WIRE_US_IP));         /* the router itself */
+    expect_echo_reply_to(SERVER_IP);
+    net_input(f, echo_from(far, WIRE_US_IP));               /* anyone else, through it */
+    expect_echo_reply_to(far);
+    CHECK(host_tx_pending() == 0 && net_stats.drop_noroute == 0);
+}
+
+/* RFC 3021: on a /31 both addresses are hosts; the other one is no broadcast address. */
+static void test_slash31_peer_is_a_host(void)
+{
+    static const uint8_t o[] = {ACK_HEAD, DHCP_OPT_MASK, 4, 255, 255, 255, 254,
+                                DHCP_OPT_ROUTER, 4, 10, 0, 0, 5, DHCP_OPT_END};
+    const uint32_t us = 0x0400000aU, peer = 0x0500000aU;    /* 10.0.0.4/31 and 10.0.0.5 */
+    const struct host_frame *fr;
+
+    bind_with(us, o, sizeof o);
+    CHECK(net_if.gw == peer);
+    host_tx_clear();
+    net_input(f, echo_from(peer, us));                      /* peer unknown: asked by ARP */
+    fr = host_tx_next();
+    CHECK(fr && rd16(fr->data + 12) == 0x0806 && ip_at(fr->data + 38) == peer);
+    net_input(f, wire_arp(f, 2, wire_peer_mac, peer, us));
+    expect_echo_reply_to(peer);                             /* the held reply, now unicast */
+    net_input(f, echo_from(peer, us));
+    expect_echo_reply_to(peer);                             /* unicast, not broadcast */
+    CHECK(host_tx_pending() == 0 && net_stats.drop_ip_hdr == 0);
+}
+
+/* RFC 2132 9.3: option 52 continues the options in file (1), sname (2) or both, read in the
+ * order options, file, sname; without the flag, those fields are not options. */
+static void test_overloaded_options_in_file_and_sname(void)
+{
+    static const uint8_t offer[] = {DHCP_OPT_SERVER_ID, 4, 10, 0, 0, 1,
+                                    DHCP_OPT_OVERLOAD, 1, 2, DHCP_OPT_END};
+    static const uint8_t offer_sname[] = {DHCP_OPT_TYPE, 1, DHCP_OFFER, DHCP_OPT_END};
+    static const uint8_t ack[] = {ACK_HEAD, DHCP_OPT_OVERLOAD, 1, 3, DHCP_OPT_END};
+    static const uint8_t ack_file[] = {DHCP_OPT_MASK, 4, 255, 255, 240, 0, DHCP_OPT_PAD,
+                                       DHCP_OPT_ROUTER, 4, 10, 0, 0, 1, DHCP_OPT_END};
+    static const uint8_t ack_sname[] = {DHCP_OPT_LEASE, 4, 0, 0, 0, LEASE_S,
+                                        DHCP_OPT_ROUTER, 4, 10, 0, 0, 9, DHCP_OPT_END};
+    struct msg d, r;
+    uint16_t len;
+
+    advance(0);
+    d = expect_msg(DHCP_DISCOVER);
+    /* The message type itself in sname. */
+    len = wire_dhcp(f, 0xffffffffu, d.xid, wire_us_mac, WIRE_US_IP, offer, sizeof offer);
+    net_input(f, wire_dhcp_put(f, len, WIRE_DHCP_SNAME, offer_sname, sizeof offer_sname));
+    advance(0);
+    r = expect_msg(DHCP_REQUEST);
+    CHECK(r.server_id == SERVER_IP);
+    len = wire_dhcp(f, 0xffffffffu, r.xid, wire_us_mac, WIRE_US_IP, ack, sizeof ack);
+    wire_dhcp_put(f, len, WIRE_DHCP_FILE, ack_file, sizeof ack_file);
+    net_input(f, wire_dhcp_put(f, len, WIRE_DHCP_SNAME, ack_sname, sizeof ack_sname));
+    CHECK(net_ip() == WIRE_US_IP && net_if.mask == net_prefix_mask(20));
+    CHECK(net_if.gw == SERVER_IP);                          /* file before sname */
+    net_input(f, wire_arp(f, 2, wire_peer_mac, SERVER_IP, WIRE_US_IP));
+    host_tx_clear();
+    advance(LEASE_S * 500 - 1);                             /* the lease from sname: T1 50 s */
+    no_msg();
+    advance(1);
+    expect_msg(DHCP_REQUEST);
+}
+
+/* Overload 1 is file only: a router in sname is a server name's bytes, not an option. */
+static void test_overload_of_file_only_leaves_sname_alone(void)
+{
+    static const uint8_t ack[] = {ACK_HEAD, DHCP_OPT_OVERLOAD, 1, 1, DHCP_OPT_END};
+    static const uint8_t sname[] = {DHCP_OPT_ROUTER, 4, 10, 0, 0, 1, DHCP_OPT_END};
+    struct msg r = to_requesting();
+    uint16_t len = wire_dhcp(f, 0xffffffffu, r.xid, wire_us_mac, WIRE_US_IP, ack, sizeof ack);
+
+    net_input(f, wire_dhcp_put(f, len, WIRE_DHCP_SNAME, sname, sizeof sname));
+    CHECK(net_ip() == WIRE_US_IP && net_if.gw == 0 && net_if.mask == net_prefix_mask(24));
+}
+
+/* RFC 2131 4.4.5: T1 (option 58) and T2 (59) as the server gives them. */
+static void test_server_t1_and_t2_are_used(void)
+{
+    static const uint8_t o[] = {ACK_HEAD, DHCP_OPT_LEASE, 4, 0, 0, 0, LEASE_S,
+                                DHCP_OPT_T1, 4, 0, 0, 0, 20, DHCP_OPT_T2, 4, 0, 0, 0, 30,
+                                DHCP_OPT_END};
+    struct msg m;
+
+    bind_with(WIRE_US_IP, o, sizeof o);
+    net_input(f, wire_arp(f, 2, wire_peer_mac, SERVER_IP, WIRE_US_IP));
+    host_tx_clear();
+    advance(20000 - 1);
+    no_msg();
+    advance(1);
+    m = expect_msg(DHCP_REQUEST);                           /* renewing: unicast */
+    CHECK(m.ip_dst == SERVER_IP && m.ciaddr == WIRE_US_IP);
+    advance(10000 - 1);
+    while (next_msg(&m)) CHECK(m.ip_dst == SERVER_IP);
+    advance(1);
+    m = expect_msg(DHCP_REQUEST);                           /* rebinding: broadcast */
+    CHECK(m.ip_dst == 0xffffffffu && m.ciaddr == WIRE_US_IP);
+}
+
+/* T1 and T2 at or past the lease are not believed: half and 7/8 of it instead. */
+static void test_t1_t2_beyond_the_lease_take_the_defaults(void)
+{
+    static const uint8_t o[] = {ACK_HEAD, DHCP_OPT_LEASE, 4, 0, 0, 0, LEASE_S,
+                                DHCP_OPT_T1, 4, 0, 0, 0, LEASE_S, DHCP_OPT_T2, 4, 0xff, 0, 0, 0,
+                                DHCP_OPT_END};
+    struct msg m;
+
+    bind_with(WIRE_US_IP, o, sizeof o);
+    net_input(f, wire_arp(f, 2, wire_peer_mac, SERVER_IP, WIRE_US_IP));
+    host_tx_clear();
+    advance(LEASE_S * 500 - 1);
+    no_msg();
+    advance(1);
+    m = expect_msg(DHCP_REQUEST);
+    CHECK(m.ip_dst == SERVER_IP);
+    advance(LEASE_S * 375 - 1);
+    while (next_msg(&m)) CHECK(m.ip_dst == SERVER_IP);
+    advance(1);
+    m = expect_msg(DHCP_REQUEST);
+    CHECK(m.ip_dst == 0xffffffffu);
+}
+
+/* The hostname is copied into a fixed-size message: a longer one is cut at 63 (a DNS label). */
+static void test_long_hostname_is_cut(void)
+{
+    static char name[300];
+    struct msg m;
+
+    memset(name, 'h', sizeof name - 1);
+    dhcp_start(name);
+    advance(0);
+    m = expect_msg(DHCP_DISCOVER);
+    CHECK(strlen(m.hostname) == 63 && m.hostname[62] == 'h');
+}
+
 /* ---- Malformed ---- */
 
 static void test_malformed_replies_are_dropped_and_counted(void)
@@ -514,6 +691,13 @@ int main(void)
         {"NAK while renewing drops the address", test_nak_while_renewing_drops_the_address},
         {"unanswered renewal rebinds, then expires", test_unanswered_renewal_rebinds_then_expires},
         {"timers across the clock wrap", test_timers_across_the_clock_wrap},
+        {"/32 lease: the router stays, on the link", test_slash32_lease_keeps_the_router_on_link},
+        {"/31 lease: the peer is a host, not a broadcast", test_slash31_peer_is_a_host},
+        {"option overload: options in file and sname", test_overloaded_options_in_file_and_sname},
+        {"option overload: file only, sname not read", test_overload_of_file_only_leaves_sname_alone},
+        {"T1 and T2 from the server", test_server_t1_and_t2_are_used},
+        {"T1/T2 beyond the lease: defaults", test_t1_t2_beyond_the_lease_take_the_defaults},
+        {"a long hostname is cut at 63", test_long_hostname_is_cut},
         {"malformed replies dropped and counted", test_malformed_replies_are_dropped_and_counted},
         {"replies at the wrong time dropped", test_replies_at_the_wrong_time_are_dropped},
     };

@@ -7,8 +7,9 @@
 #include "stack.h"
 #include "wire.h"
 #include "proto/bytes.h"
+#include "proto/eth.h"
 
-/* The ARP cache outlives wire_init, so no test uses a host an earlier test taught it. */
+/* Addresses of other hosts (a new address clears the ARP cache, so each test starts empty). */
 #define ASKER_IP 0x0800000aU         /* 10.0.0.8 */
 #define OTHER_IP 0x0700000aU         /* 10.0.0.7: on our subnet, not yet known to ARP */
 #define GW_IP 0xfe00000aU            /* 10.0.0.254 */
@@ -122,16 +123,19 @@ static void test_unresolved_next_hop_is_asked_and_the_reply_learned(void)
     net_input(f, echo_request(OTHER_IP, WIRE_US_IP, 56));
     expect_arp(1, OTHER_IP);
     no_more();
-    CHECK(net_stats.drop_noroute == 1 && net_stats.icmp_echo_replied == 0 && drops() == 1);
+    CHECK(drops() == 0);                    /* the reply is held for the answer */
     /* A reply from someone we did not ask about is not stored... */
     net_input(f, wire_arp(f, 2, gw_mac, GW_IP, 0x0900000aU));
-    /* ...the answer to our question is. */
+    no_more();
+    /* ...the answer to our question is, and the held reply goes out. */
     net_input(f, wire_arp(f, 2, other_mac, OTHER_IP, WIRE_US_IP));
+    echo_request(OTHER_IP, WIRE_US_IP, 56);    /* what expect_echo_reply compares with */
+    expect_echo_reply(OTHER_IP, other_mac, 56);
     no_more();
     net_input(f, echo_request(OTHER_IP, WIRE_US_IP, 56));
     expect_echo_reply(OTHER_IP, other_mac, 56);
     no_more();
-    CHECK(net_stats.icmp_echo_replied == 1 && drops() == 1);
+    CHECK(net_stats.icmp_echo_replied == 2 && drops() == 0);
     net_input(f, echo_request(GW_IP, WIRE_US_IP, 56));
     expect_arp(1, GW_IP);                   /* the unasked-for reply was not stored */
     no_more();
@@ -140,7 +144,7 @@ static void test_unresolved_next_hop_is_asked_and_the_reply_learned(void)
     net_input(f, echo_request(OTHER_IP, WIRE_US_IP, 56));
     expect_echo_reply(OTHER_IP, gw_mac, 56);
     no_more();
-    CHECK(drops() == 2);
+    CHECK(drops() == 0);
 }
 
 /* 10.0.0.<n> with MAC 02:00:00:00:01:<n>, taught to ARP by its request for us. */
@@ -180,20 +184,27 @@ static void test_old_entry_is_re_asked_while_used(void)
     no_more();
 }
 
-static void test_full_cache_replaces_the_oldest(void)
+/* Askers fill free slots; once the cache is full they never push out an entry used for output
+ * (RFC 826 lets us not store them), while output for a new next hop takes the least recently
+ * used one. */
+static void test_askers_never_replace_an_entry_in_use(void)
 {
-    uint8_t n;
+    const uint8_t mac20[6] = {2, 0, 0, 0, 1, 20};
+    unsigned n;
 
-    for (n = 20; n < 28; n++) learn(n);     /* the 8 slots */
+    learn(20);
     net_input(f, echo_request(host_ip(20), WIRE_US_IP, 8));
-    expect_echo_reply(host_ip(20), (const uint8_t[6]){2, 0, 0, 0, 1, 20}, 8);
-    learn(28);                              /* replaces 10.0.0.20 */
+    expect_echo_reply(host_ip(20), mac20, 8);         /* 10.0.0.20 is in use */
+    for (n = 21; n < 250; n++, host_now++) learn((uint8_t)n);   /* far more askers than slots */
     net_input(f, echo_request(host_ip(20), WIRE_US_IP, 8));
-    expect_arp(1, host_ip(20));
-    for (n = 21; n < 29; n++) {
-        net_input(f, echo_request(host_ip(n), WIRE_US_IP, 8));
-        expect_echo_reply(host_ip(n), (const uint8_t[6]){2, 0, 0, 0, 1, n}, 8);
-    }
+    expect_echo_reply(host_ip(20), mac20, 8);         /* still known: no ARP request */
+    no_more();
+    net_input(f, echo_request(host_ip(21), WIRE_US_IP, 8));
+    expect_arp(1, host_ip(21));                        /* askers replaced each other */
+    no_more();
+    net_input(f, wire_arp(f, 2, (const uint8_t[6]){2, 0, 0, 0, 1, 21}, host_ip(21), WIRE_US_IP));
+    echo_request(host_ip(21), WIRE_US_IP, 8);
+    expect_echo_reply(host_ip(21), (const uint8_t[6]){2, 0, 0, 0, 1, 21}, 8);
     no_more();
 }
 
@@ -206,12 +217,17 @@ static void test_off_subnet_goes_through_the_gateway(void)
     net_input(f, echo_request(FAR_IP, WIRE_US_IP, 56));
     expect_arp(1, GW_IP);                   /* not FAR_IP */
     no_more();
-    CHECK(net_stats.drop_noroute == 1);
+    CHECK(drops() == 0);                    /* held for the gateway's answer */
     net_input(f, wire_arp(f, 2, gw_mac, GW_IP, WIRE_US_IP));
+    echo_request(FAR_IP, WIRE_US_IP, 56);
+    expect_echo_reply(FAR_IP, gw_mac, 56);
     net_input(f, echo_request(FAR_IP, WIRE_US_IP, 56));
     expect_echo_reply(FAR_IP, gw_mac, 56);
     no_more();
-    /* On-subnet destinations still go direct (the peer is known from wire_init). */
+    /* On-subnet destinations still go direct (the new address cleared the cache: the peer asks
+     * again, as it would). */
+    net_input(f, wire_arp(f, 1, wire_peer_mac, WIRE_PEER_IP, WIRE_US_IP));
+    expect_arp(2, WIRE_PEER_IP);
     net_input(f, echo_request(WIRE_PEER_IP, WIRE_US_IP, 56));
     expect_echo_reply(WIRE_PEER_IP, wire_peer_mac, 56);
     no_more();
@@ -309,10 +325,13 @@ static void test_bad_ipv4_is_dropped_under_its_counter(void)
 }
 
 /* RFC 1122 3.2.1.3: a broadcast or multicast source is no host's; answering it would send a
- * broadcast (one spoofed ping, a reply to every host on the link). */
+ * broadcast (one spoofed ping, a reply to every host on the link). Nor are 0.0.0.0 and the rest
+ * of 0/8 ("this network", a source only while a host learns its address) and 127/8 (loopback,
+ * never on a wire). */
 static void test_impossible_sources_are_dropped(void)
 {
-    static const uint32_t src[] = {0xffffffffu, 0xff00000aU, 0x010000e0U, 0x010000f0U};
+    static const uint32_t src[] = {0xffffffffu, 0xff00000aU, 0x010000e0U, 0x010000f0U,
+                                   0x00000000U, 0x03020100U, 0x0100007fU, 0xfeffff7fU};
     unsigned i;
 
     net_set_address(WIRE_US_IP, 24, GW_IP, "static");
@@ -392,6 +411,20 @@ static void test_bad_icmp_is_dropped(void)
     CHECK(net_stats.drop_icmp == 5 && drops() == 5 && net_stats.icmp_echo_replied == 0);
 }
 
+/* Every copy into a fixed buffer checks the length first: a datagram larger than UDP's
+ * 1480-byte buffer is refused before it is copied (ASan would catch the overflow). */
+static void test_udp_output_refuses_oversized_data(void)
+{
+    static uint8_t data[ETH_MTU];
+
+    CHECK(udp_output(WIRE_PEER_IP, 68, 67, data, ETH_MTU - 20 - 8 + 1) == -1);
+    CHECK(udp_output(WIRE_PEER_IP, 68, 67, data, 0xffff) == -1);
+    no_more();
+    CHECK(net_stats.drop_udp == 2 && drops() == 2);
+    CHECK(udp_output(WIRE_PEER_IP, 68, 67, data, ETH_MTU - 20 - 8) == 0);
+    CHECK(host_tx_pending() == 1);
+}
+
 static void before(void)
 {
     wire_init(1, 0);
@@ -405,17 +438,19 @@ int main(void)
         {"ARP: unresolved next hop asked, reply learned",
          test_unresolved_next_hop_is_asked_and_the_reply_learned},
         {"ARP: an old entry is re-asked while used", test_old_entry_is_re_asked_while_used},
-        {"ARP: a full cache replaces the oldest", test_full_cache_replaces_the_oldest},
+        {"ARP: askers never replace an entry in use", test_askers_never_replace_an_entry_in_use},
         {"ARP: off-subnet through the gateway", test_off_subnet_goes_through_the_gateway},
         {"off-subnet without a gateway: no route", test_off_subnet_without_gateway_is_no_route},
         {"ARP: malformed dropped and counted", test_malformed_arp_is_dropped_and_counted},
         {"IPv4: bad packets dropped under their counters",
          test_bad_ipv4_is_dropped_under_its_counter},
-        {"IPv4: broadcast and multicast sources dropped", test_impossible_sources_are_dropped},
+        {"IPv4: broadcast, multicast, 0/8 and 127/8 sources dropped",
+         test_impossible_sources_are_dropped},
         {"IPv4: Ethernet padding ignored", test_frame_padding_beyond_total_length_is_ignored},
         {"IPv4: options skipped", test_ip_options_are_skipped},
         {"ICMP: echo reply, same payload, sizes 0..1472", test_echo_reply_has_the_same_payload},
         {"ICMP: bad messages dropped", test_bad_icmp_is_dropped},
+        {"UDP: oversized output refused before the copy", test_udp_output_refuses_oversized_data},
     };
     return run_tests("ipv4", tests, sizeof tests / sizeof tests[0], before);
 }

@@ -136,14 +136,14 @@ static void advance(uint32_t ms)
 
 /* ---- Reaching each state (what the client sees is checked on the way) ---- */
 
-static void to_syn_rcvd(struct peer *p)
+/* SYN with `optlen` option bytes, then the SYN-ACK: the server keeps no state (a cookie). */
+static void syn_with_options(struct peer *p, const uint8_t *opt, uint8_t optlen)
 {
-    static const uint8_t mss[4] = {TCP_OPT_MSS, 4, 0x05, 0xb4};
     struct wire_seg s = {0}, r;
 
     s.src = WIRE_PEER_IP, s.dst = WIRE_US_IP, s.sport = p->port, s.dport = WIRE_PORT;
-    s.seq = p->snd, s.flags = TCP_SYN, s.wnd = p->wnd, s.optlen = 4;
-    memcpy(s.opt, mss, 4);
+    s.seq = p->snd, s.flags = TCP_SYN, s.wnd = p->wnd, s.optlen = optlen;
+    if (optlen) memcpy(s.opt, opt, optlen);
     wire_send(&s);
     p->snd++;
     r = recv_seg(p);
@@ -152,7 +152,14 @@ static void to_syn_rcvd(struct peer *p)
     p->acked = p->rcv;              /* whatever the client sends now acknowledges our SYN */
     CHECK(r.optlen == 4 && r.opt[0] == TCP_OPT_MSS && rd16(r.opt + 2) == TCP_MSS);
     no_more();
-    CHECK(state_of(p) == SYN_RCVD);
+    CHECK(state_of(p) == CLOSED);
+}
+
+static void to_syn_sent(struct peer *p)
+{
+    static const uint8_t mss[4] = {TCP_OPT_MSS, 4, 0x05, 0xb4};
+
+    syn_with_options(p, mss, 4);
 }
 
 /* The client sends a bare segment with `flags`; the server answers with one segment with
@@ -167,7 +174,7 @@ static void step(struct peer *p, uint8_t flags, uint8_t reply, int state)
 
 static void to_established(struct peer *p)
 {
-    to_syn_rcvd(p);
+    to_syn_sent(p);
     step(p, TCP_ACK, 0, ESTABLISHED);
 }
 
@@ -257,18 +264,12 @@ static const struct cell cells[] = {
     {CLOSED, to_closed, EV_FIN, R, CLOSED},
     {CLOSED, to_closed, EV_RST, 0, CLOSED},
     {CLOSED, to_closed, EV_TIMEOUT, 0, CLOSED},
-    {LISTEN, to_listen, EV_SYN, SA, SYN_RCVD},
+    {LISTEN, to_listen, EV_SYN, SA, CLOSED},
     {LISTEN, to_listen, EV_ACK, R, CLOSED},
     {LISTEN, to_listen, EV_DATA, R, CLOSED},
     {LISTEN, to_listen, EV_FIN, R, CLOSED},
     {LISTEN, to_listen, EV_RST, 0, CLOSED},
     {LISTEN, to_listen, EV_TIMEOUT, 0, CLOSED},
-    {SYN_RCVD, to_syn_rcvd, EV_SYN, SA, SYN_RCVD},
-    {SYN_RCVD, to_syn_rcvd, EV_ACK, 0, ESTABLISHED},
-    {SYN_RCVD, to_syn_rcvd, EV_DATA, AP, ESTABLISHED},
-    {SYN_RCVD, to_syn_rcvd, EV_FIN, FA, LAST_ACK},
-    {SYN_RCVD, to_syn_rcvd, EV_RST, 0, CLOSED},
-    {SYN_RCVD, to_syn_rcvd, EV_TIMEOUT, SA, SYN_RCVD},
     {ESTABLISHED, to_established, EV_SYN, A, ESTABLISHED},
     {ESTABLISHED, to_established, EV_ACK, 0, ESTABLISHED},
     {ESTABLISHED, to_established, EV_DATA, AP, ESTABLISHED},
@@ -305,7 +306,7 @@ static const struct cell cells[] = {
     {FIN_WAIT_2, to_fin_wait_2, EV_FIN, A, TIME_WAIT},
     {FIN_WAIT_2, to_fin_wait_2, EV_RST, 0, CLOSED},
     {FIN_WAIT_2, to_fin_wait_2, EV_TIMEOUT, R, CLOSED},
-    {TIME_WAIT, to_time_wait, EV_SYN, SA, SYN_RCVD},
+    {TIME_WAIT, to_time_wait, EV_SYN, SA, CLOSED},
     {TIME_WAIT, to_time_wait, EV_ACK, 0, TIME_WAIT},
     {TIME_WAIT, to_time_wait, EV_DATA, 0, TIME_WAIT},
     {TIME_WAIT, to_time_wait, EV_FIN, 0, TIME_WAIT},
@@ -350,7 +351,7 @@ static void run_cell(const struct cell *c)
 
 static void test_every_cell_of_the_table(void)
 {
-    static const char *const sn[] = {"CLOSED", "LISTEN", "SYN_RCVD", "ESTABLISHED", "CLOSE_WAIT",
+    static const char *const sn[] = {"CLOSED", "LISTEN", "ESTABLISHED", "CLOSE_WAIT",
                                      "LAST_ACK", "FIN_WAIT_1", "CLOSING", "FIN_WAIT_2", "TIME_WAIT"};
     static const char *const en[] = {"SYN", "ACK", "DATA", "FIN", "RST", "TIMEOUT"};
     unsigned i, failed = 0, seen[TCP_STATES][TCP_EVENTS] = {{0}};
@@ -395,29 +396,28 @@ static void test_syn_options(void)
      * option only, so neither timestamps, SACK nor scaling is in use. */
     static const uint8_t linux_opts[20] = {2, 4, 0x02, 0x18, 4, 2, 8, 10, 0, 0, 0, 1,
                                            0, 0, 0, 0, 1, 3, 3, 7};
-    static const uint8_t malformed[4] = {8, 0, 2, 4};    /* a zero length must not loop */
-    struct peer p = peer(2000);
-    struct wire_seg s = {0}, r;
+    /* The MSS after NOPs, timestamps and an unknown kind with a length (RFC 9293 §3.1). */
+    static const uint8_t mss_last[20] = {1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0,
+                                         99, 4, 7, 7, 2, 4, 0x05, 0xb4};
+    /* A zero length must not loop; an MSS after EOL is not an option. */
+    static const uint8_t malformed[4] = {8, 0, 2, 4}, after_eol[8] = {0, 0, 0, 0, 2, 4, 5, 0xb4};
+    static const struct {
+        const uint8_t *opt;
+        uint8_t len;
+        uint16_t mss;
+    } cases[] = {
+        {linux_opts, 20, 536}, {mss_last, 20, TCP_MSS}, {malformed, 4, TCP_DEFAULT_MSS},
+        {after_eol, 8, TCP_DEFAULT_MSS}, {NULL, 0, TCP_DEFAULT_MSS},
+    };
 
-    s.src = WIRE_PEER_IP, s.dst = WIRE_US_IP, s.sport = p.port, s.dport = WIRE_PORT;
-    s.seq = 5, s.flags = TCP_SYN, s.wnd = 1000, s.optlen = 20;
-    memcpy(s.opt, linux_opts, 20);
-    wire_send(&s);
-    r = recv_seg(&p);
-    CHECK(r.flags == SA && r.optlen == 4 && r.opt[0] == TCP_OPT_MSS);
-    CHECK(tcb_of(&p)->mss == 0x218);
-
-    s.sport = 2001, s.optlen = 4;                       /* no options at all: 536 */
-    memcpy(s.opt, malformed, 4);
-    wire_send(&s);
-    CHECK(wire_recv(&r) == 1 && r.flags == SA);
-    s.sport = 2002, s.optlen = 0;
-    wire_send(&s);
-    CHECK(wire_recv(&r) == 1 && r.flags == SA);
-    p.port = 2001;
-    CHECK(tcb_of(&p)->mss == TCP_DEFAULT_MSS);
-    p.port = 2002;
-    CHECK(tcb_of(&p)->mss == TCP_DEFAULT_MSS);
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct peer p = peer((uint16_t)(2000 + i));
+        syn_with_options(&p, cases[i].opt, cases[i].len);
+        step(&p, TCP_ACK, 0, ESTABLISHED);
+        if (tcb_of(&p)->mss != cases[i].mss)
+            fprintf(stderr, "  case %u: mss %u, expected %u\n", i, tcb_of(&p)->mss, cases[i].mss);
+        CHECK(tcb_of(&p)->mss == cases[i].mss);
+    }
 }
 
 static void test_isn_is_random(void)
@@ -425,14 +425,14 @@ static void test_isn_is_random(void)
     struct peer a = peer(3000), b = peer(3001);
     uint32_t isn_a, isn_b;
 
-    to_syn_rcvd(&a);
-    to_syn_rcvd(&b);
+    to_syn_sent(&a);
+    to_syn_sent(&b);
     isn_a = a.rcv - 1;
     isn_b = b.rcv - 1;
     CHECK(isn_a != isn_b);
     wire_init(99, 0);                                      /* another seed, another ISN */
     a = peer(3000);
-    to_syn_rcvd(&a);
+    to_syn_sent(&a);
     CHECK(a.rcv - 1 != isn_a);
 }
 
@@ -449,7 +449,7 @@ static void test_request_split_over_three_segments(void)
     CHECK(recv_seg(&p).len == 0);
     send_str(&p, TCP_ACK | TCP_PSH, "st: t\r\n\r\n");
     CHECK(recv_all(&p, got, sizeof got, &fl) == 1);
-    CHECK(starts_with(got, "HTTP/1.1 200 \r\n"));
+    CHECK(starts_with(got, "HTTP/1.1 200 OK\r\n"));
     CHECK(strstr(got, "\r\n\r\n<h1>exoform</h1>\n") != NULL);
 }
 
@@ -503,7 +503,7 @@ static void test_large_body_segments_window_and_retransmission(void)
     unsigned i;
 
     for (i = 0; i < sizeof big_body; i++) big_body[i] = (uint8_t)('a' + i % 26);
-    http_init(big_body, sizeof big_body, build_hex);
+    http_init(big_body, sizeof big_body, "text/plain", build_hex);
     p.wnd = 2000;                                       /* room for less than the response */
     to_established(&p);
     tcb_of(&p)->mss = 1000;
@@ -536,13 +536,14 @@ static void test_retransmission_backs_off_then_gives_up(void)
     struct peer p = peer(4400);
     uint32_t waits[RETRIES + 1], i, t0;
 
-    to_syn_rcvd(&p);
+    to_established(&p);
+    request(&p, get_root);                              /* never acknowledged */
     t0 = host_now;
     for (i = 0; i <= RETRIES; i++) {                    /* when does each timeout fire? */
         uint32_t start = host_now;
         while (!host_tx_pending()) advance(10);
         waits[i] = host_now - start;
-        CHECK(recv_seg(&p).flags == (i < RETRIES ? SA : R));
+        CHECK(recv_seg(&p).flags == (i < RETRIES ? AP : R));
     }
     for (i = 0; i <= RETRIES; i++) CHECK(waits[i] == (uint32_t)RTO_MS << i);
     CHECK(state_of(&p) == CLOSED);
@@ -567,8 +568,36 @@ static void test_zero_window_gets_a_probe(void)
     p.acked = r.seq + 1;
     send_seg(&p, TCP_ACK, p.acked, "", 0);              /* window opens: the rest follows */
     r = recv_seg(&p);
-    CHECK(r.seq == p.acked && starts_with(r.data, "TTP/1.1 200 \r\n"));
+    CHECK(r.seq == p.acked && starts_with(r.data, "TTP/1.1 200 OK\r\n"));
     CHECK(memcmp(r.data + r.len - 17, body, 17) == 0);
+}
+
+/* RFC 1122 §4.2.2.17: a zero window may stay closed indefinitely while the peer acknowledges
+ * our probes; the probes back off but the connection is not reset. */
+static void test_zero_window_held_while_probes_are_acknowledged(void)
+{
+    struct peer p = peer(4550);
+    struct wire_seg r;
+    uint32_t t0, probe;
+
+    to_established(&p);
+    p.wnd = 0;
+    send_str(&p, TCP_ACK | TCP_PSH, get_root);
+    r = recv_seg(&p);
+    CHECK(r.len == 1);
+    probe = r.seq;
+    for (t0 = host_now; host_now - t0 < 120000;) {      /* two minutes of a closed window */
+        advance(100);
+        while (wire_recv(&r) == 1) {
+            CHECK(r.flags == AP && r.len == 1 && r.seq == probe);   /* a probe, never a RST */
+            send_seg(&p, TCP_ACK, probe, "", 0);         /* "got nothing, window still 0" */
+        }
+    }
+    CHECK(state_of(&p) == ESTABLISHED);
+    p.wnd = 65535;
+    send_seg(&p, TCP_ACK, probe + 1, "", 0);             /* takes the probe, opens the window */
+    r = recv_seg(&p);
+    CHECK(r.seq == probe + 1 && starts_with(r.data, "TTP/1.1 200 OK\r\n"));
 }
 
 static void test_out_of_order_and_old_segments_are_acknowledged(void)
@@ -596,18 +625,30 @@ static void test_out_of_order_and_old_segments_are_acknowledged(void)
     no_more();
 }
 
-static void test_inexact_rst_gets_a_challenge_ack(void)
+/* RFC 5961 §3.2: a RST exactly at rcv_nxt resets; elsewhere in the window it gets a challenge
+ * ACK, at most one per CHALLENGE_MS (§7); outside the window it is dropped silently. */
+static void test_rst_in_window_challenged_outside_dropped(void)
 {
     struct peer p = peer(4700);
     uint32_t good;
+    int i;
 
     to_established(&p);
     good = p.snd;
-    p.snd += 100;                                       /* in the window, not exact */
+    p.snd = good - 1000000;                             /* far outside the window: nothing */
     send_str(&p, TCP_RST, "");
-    CHECK(recv_seg(&p).flags == A);
+    p.snd = good + TCP_RX_BUF;                          /* just past it: nothing */
+    send_str(&p, TCP_RST, "");
+    no_more();
     CHECK(state_of(&p) == ESTABLISHED);
-    p.snd = good - 1000000;                             /* far outside the window: the same */
+    for (i = 0; i < 10; i++) {                          /* in the window, not exact */
+        p.snd = good + 100;
+        send_str(&p, TCP_RST, "");
+    }
+    CHECK(recv_seg(&p).flags == A);                     /* one challenge ACK for all ten */
+    no_more();
+    advance(CHALLENGE_MS);
+    p.snd = good + 100;
     send_str(&p, TCP_RST, "");
     CHECK(recv_seg(&p).flags == A);
     CHECK(state_of(&p) == ESTABLISHED);
@@ -617,16 +658,29 @@ static void test_inexact_rst_gets_a_challenge_ack(void)
     CHECK(state_of(&p) == CLOSED);
 }
 
+/* Challenge ACKs for SYNs on a connection are rate-limited too (RFC 5961 §4, §7). */
+static void test_syn_challenge_acks_are_rate_limited(void)
+{
+    struct peer p = peer(4750);
+    int i;
+
+    to_established(&p);
+    for (i = 0; i < 20; i++) send_seg(&p, TCP_SYN, 0, "", 0);
+    CHECK(recv_seg(&p).flags == A);
+    no_more();
+    CHECK(state_of(&p) == ESTABLISHED);
+}
+
 static void test_bad_acks(void)
 {
     struct peer p = peer(4800);
     struct wire_seg r;
 
-    to_syn_rcvd(&p);
-    send_seg(&p, TCP_ACK, p.rcv + 7, "", 0);           /* not the ACK of our SYN: RST */
+    to_syn_sent(&p);
+    send_seg(&p, TCP_ACK, p.rcv + 7, "", 0);           /* not our cookie: RST, no connection */
     r = recv_seg(&p);
     CHECK(r.flags == R && r.seq == p.rcv + 7);
-    CHECK(state_of(&p) == SYN_RCVD);
+    CHECK(state_of(&p) == CLOSED);
     ack(&p);
     CHECK(state_of(&p) == ESTABLISHED);
     send_seg(&p, TCP_ACK, p.rcv + 50, "", 0);          /* acknowledges the future: ACK, drop */
@@ -653,7 +707,7 @@ static void test_request_timeout_is_408_and_not_extended_by_trickling(void)
     }
     advance(REQUEST_MS - 2500);
     recv_all(&p, got, sizeof got, &fl);
-    CHECK(starts_with(got, "HTTP/1.1 408 \r\n"));
+    CHECK(starts_with(got, "HTTP/1.1 408 Request Timeout\r\n"));
     CHECK(strstr(got, "Connection: close\r\n") != NULL);
     CHECK(fl & TCP_FIN);
     CHECK(state_of(&p) == FIN_WAIT_1);
@@ -682,7 +736,7 @@ static void test_oversized_request_is_431_and_closes(void)
 
     memset(chunk, 'a', sizeof chunk - 1);
     chunk[sizeof chunk - 1] = 0;
-    memcpy(chunk, "GET /", 5);
+    memcpy(chunk, "GET / HTTP/1.1\r\nX: ", 19);        /* a header line without end */
     to_established(&p);
     send_str(&p, TCP_ACK, chunk);
     CHECK(recv_seg(&p).len == 0);
@@ -705,8 +759,9 @@ static void test_time_wait_is_bounded(void)
     no_more();
 }
 
-/* A full table makes room from idle connections (the oldest first, reset); when every
- * connection is busy the SYN is dropped, counted, and served once the client retries. */
+/* A full table makes room from idle keep-alive connections (the oldest first, reset); when
+ * every connection is busy the handshake's last ACK is dropped, counted, and the connection
+ * made once the client retransmits. */
 static void test_full_table(void)
 {
     struct peer ps[TCP_CONNS], late = peer(7000), refused = peer(7001);
@@ -715,37 +770,124 @@ static void test_full_table(void)
     for (i = 0; i < TCP_CONNS; i++) {
         ps[i] = peer((uint16_t)(6000 + i));
         to_established(&ps[i]);
+        request(&ps[i], get_root);
+        ack(&ps[i]);                                    /* answered: idle between requests */
         host_now++;                                     /* ps[0] is the oldest */
     }
-    send_str(&late, TCP_SYN, "");
-    CHECK(recv_seg(&ps[0]).flags == R);                 /* the oldest idle one is reset */
-    CHECK(recv_seg(&late).flags == SA);
-    CHECK(state_of(&ps[0]) == CLOSED && state_of(&late) == SYN_RCVD);
+    to_syn_sent(&late);
     ack(&late);
+    CHECK(recv_seg(&ps[0]).flags == R);                 /* the oldest idle one is reset */
+    no_more();
+    CHECK(state_of(&ps[0]) == CLOSED && state_of(&late) == ESTABLISHED);
     ps[0] = late;
 
     for (i = 0; i < TCP_CONNS; i++) {                   /* everyone busy with a request */
         send_str(&ps[i], TCP_ACK, "GET");
         CHECK(recv_seg(&ps[i]).len == 0);
     }
-    send_str(&refused, TCP_SYN, "");
+    to_syn_sent(&refused);                              /* the SYN is answered: no state */
+    send_str(&refused, TCP_ACK | TCP_PSH, get_root);    /* no room: dropped, no RST */
     no_more();
     CHECK(net_stats.drop_tcp_full == 1 && state_of(&refused) == CLOSED);
 
     advance(REQUEST_MS);                                /* the slow ones get 408 and our FIN */
     for (i = 0; i < TCP_CONNS; i++) CHECK(recv_seg(&ps[i]).flags & TCP_FIN);
     no_more();
-    refused.snd--;
-    send_str(&refused, TCP_SYN, "");                   /* a FIN in flight is not idle */
+    refused.snd -= sizeof get_root - 1;                 /* a FIN in flight is not idle */
+    send_str(&refused, TCP_ACK | TCP_PSH, get_root);
     no_more();
     CHECK(net_stats.drop_tcp_full == 2);
 
     ack(&ps[5]);                                        /* FIN_WAIT_2: idle, may go */
     CHECK(state_of(&ps[5]) == FIN_WAIT_2);
-    refused.snd--;
-    send_str(&refused, TCP_SYN, "");
+    refused.snd -= sizeof get_root - 1;                 /* the client's retransmission */
+    send_str(&refused, TCP_ACK | TCP_PSH, get_root);
     CHECK(recv_seg(&ps[5]).flags == R);
-    CHECK(recv_seg(&refused).flags == SA);
+    CHECK(starts_with(recv_seg(&refused).data, "HTTP/1.1 200 "));
+    CHECK(state_of(&refused) == ESTABLISHED);
+}
+
+/* A burst of new connections beyond the table: a connection whose request has not come yet
+ * is not idle, so none is reset to make room; the extra handshakes are dropped and complete
+ * when the clients retransmit. */
+static void test_burst_never_resets_a_new_connection(void)
+{
+    struct peer ps[TCP_CONNS + 8];
+    unsigned i;
+
+    for (i = 0; i < TCP_CONNS + 8; i++) {               /* every handshake completes first */
+        ps[i] = peer((uint16_t)(6500 + i));
+        to_syn_sent(&ps[i]);
+        ack(&ps[i]);
+    }
+    no_more();                                          /* no RST to anyone */
+    CHECK(net_stats.drop_tcp_full == 8);
+    for (i = 0; i < TCP_CONNS; i++) {                   /* then the requests: all served */
+        CHECK(state_of(&ps[i]) == ESTABLISHED);
+        CHECK(starts_with(request(&ps[i], "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").data,
+                          "HTTP/1.1 200 "));
+        ack(&ps[i]);
+        send_str(&ps[i], TCP_FIN | TCP_ACK, "");
+        CHECK(recv_seg(&ps[i]).flags == A);             /* TIME_WAIT */
+    }
+    for (i = TCP_CONNS; i < TCP_CONNS + 8; i++) {       /* the late ones retransmit their request */
+        send_str(&ps[i], TCP_ACK | TCP_PSH, get_root);
+        CHECK(starts_with(recv_seg(&ps[i]).data, "HTTP/1.1 200 "));
+    }
+}
+
+/* Server-side TIME_WAIT ("Connection: close") never blocks a new connection: a full table of
+ * them gives up a slot silently (no RST), and never a busy connection's. */
+static void test_time_wait_slots_are_reused_silently(void)
+{
+    struct peer ps[TCP_CONNS], next = peer(7100);
+    unsigned i;
+
+    for (i = 0; i < TCP_CONNS; i++) {
+        ps[i] = peer((uint16_t)(6100 + i));
+        if (i % 2) {
+            to_time_wait(&ps[i]);
+        } else {                                        /* half of them busy with a request */
+            to_established(&ps[i]);
+            send_str(&ps[i], TCP_ACK, "GET");
+            CHECK(recv_seg(&ps[i]).len == 0);
+        }
+    }
+    to_established(&next);                              /* no RST to anyone */
+    for (i = 0; i < TCP_CONNS; i += 2) CHECK(state_of(&ps[i]) == ESTABLISHED);
+    CHECK(net_stats.drop_tcp_full == 0);
+    CHECK(starts_with(request(&next, get_root).data, "HTTP/1.1 200 "));
+}
+
+/* A SYN flood from a thousand spoofed addresses (off-link, answered through the gateway)
+ * takes no connection slot (SYN cookies): a real client that comes during the flood, and the
+ * connection already open, are served. */
+static void test_syn_flood_takes_no_slot(void)
+{
+    struct peer old = peer(7200), real = peer(7201);
+    struct wire_seg s = {0}, r;
+    unsigned i, answered = 0, used = 0;
+    struct tcb *c;
+
+    to_established(&old);
+    net_if.gw = WIRE_PEER_IP;                           /* the peer routes for the spoofed */
+    s.dst = WIRE_US_IP, s.dport = WIRE_PORT, s.flags = TCP_SYN, s.wnd = 1024;
+    for (i = 0; i < 1000; i++) {
+        s.src = 0x00000cc6U + (i << 16);                /* 198.12.x.y: off our subnet */
+        s.sport = (uint16_t)(1024 + i), s.seq = i * 7919u;
+        wire_send(&s);
+        if (i == 500) {                                 /* the real client, mid-flood */
+            while (wire_recv(&r) == 1) answered += r.flags == SA;
+            to_established(&real);
+        }
+        while (wire_recv(&r) == 1) answered += r.flags == SA;
+        host_now += 1;
+    }
+    CHECK(answered == 1000);
+    for (c = tcbs; c < tcbs + TCP_CONNS; c++) used += c->state != CLOSED;
+    CHECK(used == 2);
+    CHECK(starts_with(request(&real, get_root).data, "HTTP/1.1 200 "));
+    CHECK(starts_with(request(&old, get_root).data, "HTTP/1.1 200 "));
 }
 
 static void test_health_over_tcp(void)
@@ -765,7 +907,7 @@ static void test_health_over_tcp(void)
 static void before(void)
 {
     wire_init(1, 0);
-    http_init((const uint8_t *)body, sizeof body - 1, build_hex);
+    http_init((const uint8_t *)body, sizeof body - 1, "text/plain", build_hex);
 }
 
 int main(void)
@@ -782,14 +924,20 @@ int main(void)
          test_large_body_segments_window_and_retransmission},
         {"retransmission backs off then gives up", test_retransmission_backs_off_then_gives_up},
         {"zero window gets a probe", test_zero_window_gets_a_probe},
+        {"zero window held while probes are acknowledged",
+         test_zero_window_held_while_probes_are_acknowledged},
         {"out-of-order and old segments", test_out_of_order_and_old_segments_are_acknowledged},
-        {"inexact RST gets a challenge ACK", test_inexact_rst_gets_a_challenge_ack},
+        {"RST: in window challenged, outside dropped", test_rst_in_window_challenged_outside_dropped},
+        {"SYN challenge ACKs are rate-limited", test_syn_challenge_acks_are_rate_limited},
         {"bad ACKs", test_bad_acks},
         {"408, not extended by trickling", test_request_timeout_is_408_and_not_extended_by_trickling},
         {"idle keep-alive is closed", test_idle_keep_alive_is_closed},
         {"oversized request is 431", test_oversized_request_is_431_and_closes},
         {"TIME_WAIT is bounded", test_time_wait_is_bounded},
         {"full table", test_full_table},
+        {"TIME_WAIT slots are reused silently", test_time_wait_slots_are_reused_silently},
+        {"a burst never resets a new connection", test_burst_never_resets_a_new_connection},
+        {"SYN flood takes no slot", test_syn_flood_takes_no_slot},
         {"/health over TCP", test_health_over_tcp},
     };
     return run_tests("tcp", tests, sizeof tests / sizeof tests[0], before);

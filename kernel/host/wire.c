@@ -1,6 +1,7 @@
 /* wire.c — frames for the tests and the fuzzer (see wire.h). */
 #include <string.h>
 #include "wire.h"
+#include "stack.h"
 #include "proto/ip.h"
 #include "proto/tcp.h"
 
@@ -39,6 +40,7 @@ void wire_init(uint32_t seed, int use_dhcp)
     memcpy(&cfg.ip, &ip, 4);
     host_reset(seed, 1000);
     memset(&net_stats, 0, sizeof net_stats);
+    memset(&net_if, 0, sizeof net_if);  /* no address left over from the previous test */
     tcp_init(WIRE_PORT);            /* as kernel main: TCP on the port, then the address */
     net_init(&cfg);
     /* The peer asks for us, so ARP knows it before the first reply (as a real client does). */
@@ -131,6 +133,13 @@ uint16_t wire_dhcp(uint8_t *f, uint32_t dst, const uint8_t *xid, const uint8_t *
     wr32(m + 236, 0x63825363);
     memcpy(m + 240, opts, n);
     return wire_udp(f, WIRE_PEER_IP, dst, 67, 68, (uint16_t)(240 + n));
+}
+
+uint16_t wire_dhcp_put(uint8_t *f, uint16_t len, uint16_t at, const uint8_t *bytes, uint16_t n)
+{
+    memcpy(f + 14 + 20 + 8 + at, bytes, n);
+    wire_fix_checksums(f, len);
+    return len;
 }
 
 int wire_parse(const uint8_t *f, uint16_t len, struct wire_seg *s)

@@ -53,5 +53,10 @@ uint16_t wire_arp(uint8_t *frame, uint16_t oper, const uint8_t *sha, uint32_t sp
  * yiaddr, the magic cookie and n option bytes (END not added). */
 uint16_t wire_dhcp(uint8_t *frame, uint32_t dst, const uint8_t *xid, const uint8_t *chaddr,
                    uint32_t yiaddr, const uint8_t *opts, uint16_t n);
+/* Overwrite n bytes at offset `at` of the DHCP message in a wire_dhcp frame of len bytes (the
+ * sname and file fields, for option overload) and fix the checksums; returns len. */
+#define WIRE_DHCP_SNAME 44
+#define WIRE_DHCP_FILE 108
+uint16_t wire_dhcp_put(uint8_t *frame, uint16_t len, uint16_t at, const uint8_t *bytes, uint16_t n);
 
 #endif

@@ -13,7 +13,10 @@
 #define DHCP_LEASE_MIN_S 10
 #define DHCP_LEASE_MAX_S 2000000    /* ~23 days: keeps deadlines inside the wrap-safe span */
 #define DHCP_DEFAULT_PREFIX 24      /* when the server sends no subnet mask */
+#define DHCP_HOSTNAME_MAX 63        /* RFC 1035 label; longer names are cut */
 #define DHCP_MSG_LEN 340            /* ≥ DHCP_MSG_MIN, and room for every option we send */
+_Static_assert(DHCP_MSG_LEN >= 240 + 3 + 6 + 6 + 2 + DHCP_HOSTNAME_MAX + 4 + 1,
+               "type, requested ip, server id, hostname, parameters and END fit");
 
 enum { DHCP_OFF, DHCP_SELECTING, DHCP_REQUESTING, DHCP_BOUND, DHCP_RENEWING, DHCP_REBINDING };
 
@@ -77,7 +80,9 @@ static void dhcp_send(void)
         o = put_option(o, DHCP_OPT_REQUESTED_IP, &dhcp.offered, 4);
         o = put_option(o, DHCP_OPT_SERVER_ID, &dhcp.server, 4);
     }
-    o = put_option(o, DHCP_OPT_HOSTNAME, dhcp.hostname, (uint8_t)strlen(dhcp.hostname));
+    size_t name_len = strlen(dhcp.hostname);
+    o = put_option(o, DHCP_OPT_HOSTNAME, dhcp.hostname,
+                   (uint8_t)(name_len < DHCP_HOSTNAME_MAX ? name_len : DHCP_HOSTNAME_MAX));
     o = put_option(o, DHCP_OPT_PARAMS, params, sizeof params);
     *o = DHCP_OPT_END;
     udp_output(dhcp.state == DHCP_RENEWING ? dhcp.server : IP_BROADCAST, DHCP_CLIENT_PORT, DHCP_SERVER_PORT,
@@ -105,35 +110,29 @@ void dhcp_poll(uint32_t now)
         dhcp.retry_ms *= 2;
 }
 
-static void dhcp_bind(uint32_t ip, uint32_t mask, uint32_t router, uint32_t server, uint32_t lease_s)
+/* The value of option `code` with at least `min` bytes, or 0. The options field comes first;
+ * when option 52 in it overloads them (RFC 2132 9.3), `file` and then `sname` follow, the order
+ * of RFC 2131 4.1: some servers put the mask or the router there when the options field is
+ * full. The walk starts over each time and stops at anything running past its field. */
+static const uint8_t *dhcp_option(const struct dhcp_msg *m, const uint8_t *end, uint8_t code, uint8_t min)
 {
-    uint32_t now = plat_now_ms();
-    uint8_t prefix = 0;
-    for (uint32_t m = mask; m; m >>= 1)
-        prefix = (uint8_t)(prefix + (m & 1));
-    if (!mask)
-        prefix = DHCP_DEFAULT_PREFIX;
-    if ((router ^ ip) & net_prefix_mask(prefix))
-        router = 0;  /* an off-subnet router cannot be reached */
-    if (lease_s < DHCP_LEASE_MIN_S)
-        lease_s = DHCP_LEASE_MIN_S;
-    if (lease_s > DHCP_LEASE_MAX_S)
-        lease_s = DHCP_LEASE_MAX_S;
-    dhcp.renew_at = now + lease_s * 500;      /* T1 = lease / 2 */
-    dhcp.rebind_at = now + lease_s * 875;     /* T2 = lease × 7/8 */
-    dhcp.expire_at = now + lease_s * 1000;
-    if (server)
-        dhcp.server = server;
-    dhcp.state = DHCP_BOUND;
-    if (ip != net_if.ip || net_prefix_mask(prefix) != net_if.mask || router != net_if.gw)
-        net_set_address(ip, prefix, router, "dhcp");
-}
-
-/* The value of option `code` with at least `min` bytes, or 0. Options are walked from the start
- * each time and the walk stops at anything running past the end. */
-static const uint8_t *dhcp_option(const uint8_t *o, const uint8_t *end, uint8_t code, uint8_t min)
-{
-    while (o < end && *o != DHCP_OPT_END) {
+    const uint8_t *o = m->options;
+    uint8_t overload = 0;
+    for (;;) {
+        if (o >= end || *o == DHCP_OPT_END) {
+            if (overload & DHCP_OVERLOAD_FILE) {
+                o = m->file;
+                end = m->cookie;
+                overload ^= DHCP_OVERLOAD_FILE;
+            } else if (overload & DHCP_OVERLOAD_SNAME) {
+                o = m->sname;
+                end = m->file;
+                overload = 0;
+            } else {
+                return 0;
+            }
+            continue;
+        }
         if (*o == DHCP_OPT_PAD) {
             o++;
             continue;
@@ -142,19 +141,57 @@ static const uint8_t *dhcp_option(const uint8_t *o, const uint8_t *end, uint8_t 
             return 0;
         if (o[0] == code)
             return o[1] >= min ? o + 2 : 0;
+        if (o[0] == DHCP_OPT_OVERLOAD && o[1] && o > m->cookie)  /* only the options field's */
+            overload = o[2];
         o += 2 + o[1];
     }
-    return 0;
 }
 
-/* Option `code` as a 4-byte value in network order (addresses) or 0. */
-static uint32_t dhcp_option32(const uint8_t *o, const uint8_t *end, uint8_t code)
+/* Option `code` as 4 bytes: an address in network order, or 0. */
+static uint32_t dhcp_option32(const struct dhcp_msg *m, const uint8_t *end, uint8_t code)
 {
     uint32_t v = 0;
-    const uint8_t *p = dhcp_option(o, end, code, 4);
+    const uint8_t *p = dhcp_option(m, end, code, 4);
     if (p)
         memcpy(&v, p, 4);
     return v;
+}
+
+/* Option `code` as a time in seconds (host order), or 0. */
+static uint32_t dhcp_seconds(const struct dhcp_msg *m, const uint8_t *end, uint8_t code)
+{
+    return __builtin_bswap32(dhcp_option32(m, end, code));
+}
+
+static void dhcp_bind(const struct dhcp_msg *m, const uint8_t *end, uint32_t ip, uint32_t server)
+{
+    uint32_t now = plat_now_ms(), mask = dhcp_option32(m, end, DHCP_OPT_MASK);
+    uint32_t router = dhcp_option32(m, end, DHCP_OPT_ROUTER), lease_s = dhcp_seconds(m, end, DHCP_OPT_LEASE);
+    uint32_t t1 = dhcp_seconds(m, end, DHCP_OPT_T1), t2 = dhcp_seconds(m, end, DHCP_OPT_T2);
+    uint8_t prefix = 0;
+    for (uint32_t bits = mask; bits; bits >>= 1)
+        prefix = (uint8_t)(prefix + (bits & 1));
+    if (!mask)
+        prefix = DHCP_DEFAULT_PREFIX;
+    /* A router outside the subnet (a /32 lease, as some clouds give) is still on the link: it
+     * stays our gateway and ip_output reaches it directly, as systemd-networkd and dhclient
+     * install a host route to it. Only an address no host can have is refused. */
+    if (!ip_is_host(router))
+        router = 0;
+    if (lease_s < DHCP_LEASE_MIN_S)
+        lease_s = DHCP_LEASE_MIN_S;
+    if (lease_s > DHCP_LEASE_MAX_S)
+        lease_s = DHCP_LEASE_MAX_S;
+    /* RFC 2131 4.4.5: T1 and T2 as the server gives them, if inside the lease; otherwise half
+     * and 7/8 of it. A T2 before T1 needs no repair: dhcp_poll rebinds right after renewing. */
+    dhcp.expire_at = now + lease_s * 1000;
+    dhcp.rebind_at = now + (t2 && t2 < lease_s ? t2 * 1000 : lease_s * 875);
+    dhcp.renew_at = now + (t1 && t1 < lease_s ? t1 * 1000 : lease_s * 500);
+    if (server)
+        dhcp.server = server;
+    dhcp.state = DHCP_BOUND;
+    if (ip != net_if.ip || net_prefix_mask(prefix) != net_if.mask || router != net_if.gw)
+        net_set_address(ip, prefix, router, "dhcp");
 }
 
 void dhcp_input(const uint8_t *msg, uint16_t len)
@@ -164,10 +201,10 @@ void dhcp_input(const uint8_t *msg, uint16_t len)
     uint32_t yiaddr, server;
     if (len < sizeof *m || m->op != DHCP_BOOTREPLY || dhcp.state == DHCP_OFF || memcmp(m->xid, dhcp.xid, 4) ||
         memcmp(m->chaddr, net_if.mac, 6) || rd32(m->cookie) != DHCP_COOKIE ||
-        !(type = dhcp_option(m->options, end, DHCP_OPT_TYPE, 1)))
+        !(type = dhcp_option(m, end, DHCP_OPT_TYPE, 1)))
         goto drop;
     memcpy(&yiaddr, m->yiaddr, 4);
-    server = dhcp_option32(m->options, end, DHCP_OPT_SERVER_ID);
+    server = dhcp_option32(m, end, DHCP_OPT_SERVER_ID);
     if (*type == DHCP_OFFER && dhcp.state == DHCP_SELECTING && yiaddr && server) {
         dhcp.offered = yiaddr;
         dhcp.server = server;
@@ -176,9 +213,7 @@ void dhcp_input(const uint8_t *msg, uint16_t len)
     }
     if (dhcp.state == DHCP_REQUESTING || dhcp.state >= DHCP_RENEWING) {
         if (*type == DHCP_ACK && yiaddr) {
-            dhcp_bind(yiaddr, dhcp_option32(m->options, end, DHCP_OPT_MASK),
-                      dhcp_option32(m->options, end, DHCP_OPT_ROUTER), server,
-                      __builtin_bswap32(dhcp_option32(m->options, end, DHCP_OPT_LEASE)));
+            dhcp_bind(m, end, yiaddr, server);
             return;
         }
         if (*type == DHCP_NAK) {

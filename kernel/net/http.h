@@ -19,9 +19,10 @@ struct http_resp {
     char head[HTTP_HEAD_MAX];
 };
 
-/* Configure the server; called once after tcp_init. Both stay owned by the caller and must
- * not change: `body` is the response to GET /, `build_hex` the image id (64 hex digits, NUL). */
-void http_init(const uint8_t *body, uint16_t body_len, const char *build_hex);
+/* Configure the server; called once after tcp_init. All stay owned by the caller and must not
+ * change: `body` is the response to GET /, `content_type` its Content-Type (printable ASCII,
+ * NUL-terminated, at most 127 chars), `build_hex` the image id (64 hex digits, NUL). */
+void http_init(const uint8_t *body, uint16_t body_len, const char *content_type, const char *build_hex);
 
 /* Answer the first request in buf[0..len), a receive buffer of `cap` bytes. Returns the bytes
  * the request took (its response is in *r), or 0 while it is incomplete and could still fit. */

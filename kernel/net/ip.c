@@ -5,10 +5,13 @@
 #include "proto/ip.h"
 #include "stack.h"
 
-/* TCP (kernel part 2) may be absent from a build; the weak reference is then 0. */
-#pragma weak tcp_input
-
 static uint16_t ip_id;
+
+int ip_is_host(uint32_t addr)
+{
+    uint8_t first = ((const uint8_t *)&addr)[0];
+    return first && first != 127 && first < 224 && addr != net_if.bcast;
+}
 
 void ip_input(const uint8_t *pkt, uint16_t len)
 {
@@ -30,17 +33,16 @@ void ip_input(const uint8_t *pkt, uint16_t len)
     }
     memcpy(&src, ip->src, 4);
     memcpy(&dst, ip->dst, 4);
-    uint32_t bcast = net_if.ip | ~net_if.mask;
-    /* A multicast, class E or broadcast source is no host's (RFC 1122 3.2.1.3); an answer to it
-     * would be a broadcast. */
-    if (ip->src[0] >= 224 || src == bcast) {
+    /* RFC 1122 3.2.1.3: a datagram whose source is no host's is discarded (an answer to a
+     * broadcast source would be a broadcast, one to 0.0.0.0 or loopback goes nowhere). */
+    if (!ip_is_host(src)) {
         net_stats.drop_ip_hdr++;
         return;
     }
     int to_us = net_if.ip && dst == net_if.ip;
     /* Broadcasts are for DHCP; while unconfigured, DHCP replies may be unicast to the offered
      * address, so any UDP passes. */
-    if (!to_us && dst != IP_BROADCAST && dst != bcast &&
+    if (!to_us && dst != IP_BROADCAST && dst != net_if.bcast &&
         (net_if.ip || ip->proto != IP_PROTO_UDP)) {
         net_stats.drop_ip_notme++;
         return;
@@ -58,7 +60,7 @@ void ip_input(const uint8_t *pkt, uint16_t len)
         udp_input(src, dst, payload, plen);
         break;
     case IP_PROTO_TCP:
-        if (to_us && tcp_input)
+        if (to_us)
             tcp_input(src, dst, payload, plen);
         else
             net_stats.drop_tcp++;
@@ -72,14 +74,14 @@ int ip_output(uint32_t dst, uint8_t proto, const uint8_t *payload, uint16_t len)
 {
     static uint8_t frame[ETH_FRAME_MAX];
     struct ip_hdr *ip = (void *)(frame + ETH_HLEN);
-    const uint8_t *mac = eth_broadcast;
+    uint32_t hop = 0;
     if (len > ETH_MTU - IP_HLEN) {
         net_stats.drop_ip_hdr++;
         return -1;
     }
-    if (dst != IP_BROADCAST && dst != (net_if.ip | ~net_if.mask)) {
-        uint32_t hop = (dst ^ net_if.ip) & net_if.mask ? net_if.gw : dst;
-        if (!hop || !(mac = arp_lookup(hop))) {
+    if (dst != IP_BROADCAST && dst != net_if.bcast) {
+        hop = (dst ^ net_if.ip) & net_if.mask ? net_if.gw : dst;
+        if (!hop) {
             net_stats.drop_noroute++;
             return -1;
         }
@@ -95,6 +97,9 @@ int ip_output(uint32_t dst, uint8_t proto, const uint8_t *payload, uint16_t len)
     wr16(ip->csum, 0);
     wr16(ip->csum, inet_checksum(ip, IP_HLEN, 0));
     memcpy(frame + ETH_HLEN + IP_HLEN, payload, len);
-    eth_output(frame, mac, ETH_TYPE_IP, (uint16_t)(IP_HLEN + len));
+    if (hop)
+        arp_output(hop, frame, (uint16_t)(IP_HLEN + len));
+    else
+        eth_output(frame, eth_broadcast, ETH_TYPE_IP, (uint16_t)(IP_HLEN + len));
     return 0;
 }

@@ -22,8 +22,12 @@ uint32_t plat_random(void);                      /* unpredictable 32 bits (ISNs,
 void plat_tx(const void *frame, uint16_t len);   /* send one Ethernet frame (no FCS) */
 void plat_log(const char *line);                 /* one console line, without '\n' */
 
-/* printf for console lines: %s string, %u unsigned, %x byte as 2 hex digits, %I IPv4 address
- * (uint32_t, network order), %M MAC (const uint8_t *). Long lines are cut at 159 chars. */
+/* The stack's printf: %s string, %u unsigned int, %x the low byte of an unsigned int as 2 hex
+ * digits, %I IPv4 address (uint32_t, network order), %M MAC (const uint8_t *); an argument of a
+ * narrower integer type is promoted to int, which these read correctly.
+ * net_format writes at most cap - 1 chars and a NUL into out and returns the end (the NUL);
+ * net_logf prints one console line, cut at 159 chars. */
+char *net_format(char *out, size_t cap, const char *fmt, ...);
 void net_logf(const char *fmt, ...);
 
 /* ---- Configuration ---- */
@@ -37,15 +41,26 @@ struct net_config {
     const char *hostname;  /* NUL-terminated */
 };
 
-/* Every dropped frame or packet is counted under the reason it was dropped. */
+/* Every dropped frame or packet is counted under the reason it was dropped. The drop counters
+ * are also the array drops[], so that a sum of all of them (/health) takes each one by
+ * construction, not by where it sits among the other fields; the assertion below fails when a
+ * counter is added to the group without counting it in NET_DROP_COUNTERS. */
+#define NET_DROP_COUNTERS 14
 struct net_stats {
     uint32_t rx_frames, tx_frames;
-    uint32_t drop_eth, drop_arp, drop_ip_hdr, drop_ip_csum, drop_ip_frag, drop_ip_notme;
-    uint32_t drop_icmp, drop_udp, drop_tcp, drop_tcp_full, drop_dhcp, drop_noroute;
     uint32_t icmp_echo_replied, tcp_conns, http_requests, http_errors;
-    uint32_t drop_ip_proto;  /* IPv4 protocol we do not speak */
-    uint32_t drop_tx;        /* frame not sent: the NIC's transmit ring stayed full */
+    union {
+        struct {
+            uint32_t drop_eth, drop_arp, drop_ip_hdr, drop_ip_csum, drop_ip_frag, drop_ip_notme;
+            uint32_t drop_icmp, drop_udp, drop_tcp, drop_tcp_full, drop_dhcp, drop_noroute;
+            uint32_t drop_ip_proto;  /* IPv4 protocol we do not speak */
+            uint32_t drop_tx;        /* frame not sent: the NIC's transmit ring stayed full */
+        };
+        uint32_t drops[NET_DROP_COUNTERS];
+    };
 };
+_Static_assert(sizeof(struct net_stats) == (6 + NET_DROP_COUNTERS) * sizeof(uint32_t),
+               "every drop_* counter is in drops[]");
 extern struct net_stats net_stats;
 
 /* Prefix length (0..32) → netmask, network order. */

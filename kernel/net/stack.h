@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include "net.h"
 
-/* The one interface. Addresses in network order; ip = 0 while unconfigured. */
+/* The one interface. Addresses in network order; ip = 0 while unconfigured. The gateway may
+ * lie outside the subnet (a /32 lease): it is reached directly. bcast is the subnet's broadcast
+ * address, or 255.255.255.255 for /31 and /32, which have none. */
 struct net_iface {
     uint8_t mac[6];
-    uint32_t ip, mask, gw;
+    uint32_t ip, mask, gw, bcast;
 };
 extern struct net_iface net_if;
 
@@ -22,11 +24,17 @@ void net_set_address(uint32_t ip, uint8_t prefix, uint32_t gw, const char *via);
 void eth_output(uint8_t *frame, const uint8_t *dst, uint16_t type, uint16_t len);
 
 void arp_input(const uint8_t *pkt, uint16_t len);
-const uint8_t *arp_lookup(uint32_t ip);      /* NULL: unknown (a request is sent) */
+/* Send the IPv4 frame (len bytes after the Ethernet header) to next hop `hop`; while its
+ * address is unknown, ask and hold the frame until the answer (one per hop, the newest). */
+void arp_output(uint32_t hop, uint8_t *frame, uint16_t len);
 void arp_request(uint32_t ip);
 void arp_announce(void);                     /* gratuitous ARP, then ask for the gateway */
 
 void ip_input(const uint8_t *pkt, uint16_t len);
+/* 1 if addr can be another host's unicast address (RFC 1122 3.2.1.3): not in 0/8 (this
+ * network), 127/8 (loopback), 224/4 (multicast), 240/4 (reserved, the limited broadcast), and
+ * not our subnet's broadcast. Sources of received datagrams, the DHCP router. */
+int ip_is_host(uint32_t addr);
 void icmp_input(uint32_t src, const uint8_t *msg, uint16_t len);
 int udp_output(uint32_t dst, uint16_t sport, uint16_t dport, const uint8_t *data, uint16_t len);
 

@@ -5,9 +5,17 @@
  * data, else a bare ACK), checked against the receive window, then handed to its cell; an
  * expired timer is one more event. Every cell is unit-tested on the host (kernel/host/).
  *
- * Connections live in a fixed table. When it is full, a SYN takes the place of the idle
- * connection nearest its timeout (TIME_WAIT, half-open, or keep-alive between requests), which
- * is reset; when every connection is busy the SYN is dropped and the client retries it.
+ * Handshakes keep no state: every SYN is answered with a SYN cookie (RFC 4987 §3.6) as our
+ * initial sequence number, and the connection is created from the ACK that returns it. Our
+ * SYN-ACK offers no option but the MSS, so a cookie loses nothing a connection here would use
+ * (no window scaling, SACK or timestamps), and a SYN flood costs no table slot: real clients
+ * are served through it. A lost SYN-ACK is recovered by the client resending its SYN.
+ *
+ * Connections live in a fixed table. When it is full, a new one takes the slot of a TIME_WAIT
+ * connection (silently), else of the idle connection nearest its timeout (keep-alive between
+ * requests, FIN_WAIT_2), which is reset; a connection with a request or a response under way
+ * is never given up. With every connection busy, the handshake's ACK is dropped and the
+ * client's retransmission retries it.
  *
  * Sending: at most one HTTP response is in flight per connection and its bytes are never
  * buffered: http_read() regenerates any range from its offset, so retransmission (go-back-N
@@ -17,7 +25,7 @@
  * one request; the window we advertise is its free space.
  */
 #include <string.h>
-#include "net.h"
+#include "stack.h"
 #include "http.h"
 #include "proto/ip.h"
 #include "proto/tcp.h"
@@ -28,18 +36,36 @@
 #define TCP_MIN_MSS 64          /* a tiny peer MSS would multiply our segments */
 #define TCP_DEFAULT_MSS 536     /* RFC 9293 §3.7.1: the SYN had no MSS option */
 #define RTO_MS 250              /* first retransmission timeout, doubled at each retry */
+#define RTO_MAX_MS 60000        /* doubling stops here (zero-window probes go on at this pace) */
 #define RETRIES 5               /* then the peer is gone: 250 + 500 + … + 8000 ms */
+#define CHALLENGE_MS 500        /* at most one challenge ACK per connection this often */
+#define COOKIE_PERIOD_SHIFT 16  /* a SYN cookie is good for this period (65 s) and the next */
 #define REQUEST_MS 3000         /* a started request must be complete within this: 408 */
 #define IDLE_MS 10000           /* keep-alive between requests; also FIN_WAIT_2 */
 #define TIME_WAIT_MS 2000       /* bounded 2×MSL: the table must not fill with the dead */
 
-/* The order is used: states from LAST_ACK on have our FIN queued or sent; the peer's FIN moves
- * ESTABLISHED, FIN_WAIT_1 and FIN_WAIT_2 one state on; the ACK of our FIN moves FIN_WAIT_1 and
- * CLOSING two on. LISTEN and CLOSED have no table entry: they are where a segment that matches
- * no connection goes, by its destination port. */
-enum { CLOSED, LISTEN, SYN_RCVD, ESTABLISHED, CLOSE_WAIT,
+/* LISTEN and CLOSED have no table entry: they are where a segment that matches no connection
+ * goes, by its destination port. There is no SYN_RCVD: handshakes are stateless (SYN cookies). */
+enum { CLOSED, LISTEN, ESTABLISHED, CLOSE_WAIT,
        LAST_ACK, FIN_WAIT_1, CLOSING, FIN_WAIT_2, TIME_WAIT, TCP_STATES };
 enum { EV_SYN, EV_ACK, EV_DATA, EV_FIN, EV_RST, EV_TIMEOUT, TCP_EVENTS };
+
+/* States in which our FIN is queued or sent. */
+#define FIN_QUEUED (1u << LAST_ACK | 1u << FIN_WAIT_1 | 1u << CLOSING | 1u << FIN_WAIT_2 | \
+                    1u << TIME_WAIT)
+
+/* The transitions that are not a handler's own: the peer's FIN, and the ACK of ours. */
+static const uint8_t after_peer_fin[TCP_STATES] = {
+    [ESTABLISHED] = CLOSE_WAIT, [FIN_WAIT_1] = CLOSING, [FIN_WAIT_2] = TIME_WAIT,
+};
+static const uint8_t after_fin_acked[TCP_STATES] = {
+    [LAST_ACK] = CLOSED, [FIN_WAIT_1] = FIN_WAIT_2, [CLOSING] = TIME_WAIT,
+};
+
+/* Sequence number order, modulo 2^32 (RFC 9293 §3.4; lwIP's TCP_SEQ_LT and friends). */
+#define SEQ_LT(a, b) ((int32_t)((a) - (b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
+#define SEQ_GT(a, b) ((int32_t)((a) - (b)) > 0)
 
 struct tcb {
     uint8_t state, retries;
@@ -49,6 +75,7 @@ struct tcb {
     uint32_t rcv_nxt;
     uint32_t resp_seq;              /* sequence number of the current response's first byte */
     uint32_t timer_at;              /* retransmission while unacknowledged, else idle/request */
+    uint32_t challenge_at;          /* no challenge ACK before then (RFC 5961 §7) */
     uint16_t mss, wnd, rto, rx_len; /* peer's MSS and window; current timeout; bytes in rx */
     struct http_resp resp;
     uint8_t rx[TCP_RX_BUF];
@@ -57,13 +84,17 @@ struct tcb {
 static struct tcb tcbs[TCP_CONNS];
 static uint16_t listen_port;
 static uint32_t now;
+static uint64_t cookie_secret;
+
+/* The MSS a SYN cookie can carry, in its two low bits: the largest not above the peer's. */
+static const uint16_t cookie_mss[4] = {TCP_MIN_MSS, TCP_DEFAULT_MSS, 1300, TCP_MSS};
 
 /* The segment being handled, parsed once by tcp_input and handed down as a pointer; a timer
  * is an EV_TIMEOUT with no segment fields. */
 struct seg {
     uint32_t src, seq, ack;
-    uint16_t sport, dport, wnd, len;
-    uint8_t flags, ev, mss_opt[4];
+    uint16_t sport, dport, wnd, len, mss;
+    uint8_t flags, ev;
     const uint8_t *data;
 };
 
@@ -108,42 +139,47 @@ static void tcb_arm(struct tcb *c)
                          : c->rx_len ? REQUEST_MS : IDLE_MS);
 }
 
-/* Send from `seq`: the SYN-ACK, or response bytes and then our FIN, as far as the peer's
- * window allows (a zero window still gets one byte: the probe). With nothing to send, a bare
- * ACK if `force`. */
+/* Send from `seq`: response bytes and then our FIN, as far as the peer's window allows (a zero
+ * window still gets one byte: the probe). With nothing to send, a bare ACK if `force`. */
 static void tcb_send(struct tcb *c, uint32_t seq, int force)
 {
     uint32_t end = c->resp_seq + c->resp.len;
     uint32_t lim = c->snd_una + (c->wnd ? c->wnd : 1);
     int was_idle = c->snd_una == c->snd_nxt;
 
-    if (c->state == SYN_RCVD) {
-        tcb_emit(c, c->snd_una, TCP_SYN | TCP_ACK, 0);
-        c->snd_nxt = c->snd_una + 1;
-    } else for (;;) {
+    for (;;) {
         uint8_t flags = TCP_ACK;
-        int32_t n = (int32_t)(end - seq);
+        int32_t n = (int32_t)(end - seq);     /* response bytes left from seq */
 
         if (n > c->mss) n = c->mss;
         if (n > (int32_t)(lim - seq)) n = (int32_t)(lim - seq);
         if (n < 0) n = 0;
         if (n) flags |= TCP_PSH;
-        if (c->state >= LAST_ACK && seq + (uint32_t)n == end) flags |= TCP_FIN;
+        if ((FIN_QUEUED >> c->state & 1) && seq + (uint32_t)n == end) flags |= TCP_FIN;
         if (flags == TCP_ACK && !force) break;
         http_read(&c->resp, (uint16_t)(seq - c->resp_seq), out + sizeof(struct tcp_hdr), (uint16_t)n);
         tcb_emit(c, seq, flags, (uint16_t)n);
         seq += (uint32_t)n + (flags & TCP_FIN);
-        if ((int32_t)(seq - c->snd_nxt) > 0) c->snd_nxt = seq;
+        if (SEQ_GT(seq, c->snd_nxt)) c->snd_nxt = seq;
         if (!n || (flags & TCP_FIN)) break;
         force = 0;
     }
     if (was_idle && c->snd_una != c->snd_nxt) tcb_arm(c);
 }
 
-/* Acknowledge now. In SYN_RCVD the peer lacks our SYN, so that is what it gets agas-> */
+/* Acknowledge now. */
 static void tcb_ack(struct tcb *c)
 {
     tcb_send(c, c->snd_nxt, 1);
+}
+
+/* A challenge ACK (RFC 5961 §3.2, §4, §5), at most one per CHALLENGE_MS per connection (§7;
+ * per connection as Linux's tcp_invalid_ratelimit, so no shared counter leaks across them). */
+static void tcb_challenge(struct tcb *c)
+{
+    if (!time_reached(now, c->challenge_at)) return;
+    c->challenge_at = now + CHALLENGE_MS;
+    tcb_ack(c);
 }
 
 /* Reset the connection and free its slot. */
@@ -173,7 +209,7 @@ static void tcb_app(struct tcb *c)
 {
     uint16_t n;
 
-    if (c->state > CLOSE_WAIT || c->snd_una != c->resp_seq + c->resp.len) return;
+    if ((FIN_QUEUED >> c->state & 1) || c->snd_una != c->resp_seq + c->resp.len) return;
     n = http_request(c->rx, c->rx_len, TCP_RX_BUF, &c->resp);
     if (n) {
         c->rx_len -= n;
@@ -184,52 +220,83 @@ static void tcb_app(struct tcb *c)
     }
 }
 
-/* A free slot, or the idle connection nearest its timeout, reset to make room: half-open, or
- * with nothing in flight and no request started (keep-alive, FIN_WAIT_2, TIME_WAIT). NULL
- * when every connection is busy. */
+/* A free slot, else one given up to make room. TIME_WAIT goes first and silently: its only
+ * duty, acknowledging a repeated FIN, is as well done by the RST a repeated FIN gets without
+ * it, and a cookie-checked handshake cannot be confused with the old connection. Else the idle
+ * connection nearest its timeout: one that has been answered and has nothing in flight and no
+ * request started (keep-alive between requests, FIN_WAIT_2), reset. A connection still
+ * waiting for its first request is not idle: its request may be on the wire. NULL when every
+ * connection is busy. */
 static struct tcb *tcb_alloc(void)
 {
     struct tcb *c, *victim = 0;
 
     for (c = tcbs; c < tcbs + TCP_CONNS; c++) {
-        if (c->state == CLOSED) return c;
-        if ((c->state == SYN_RCVD || (c->snd_una == c->snd_nxt && !c->rx_len)) &&
-            (!victim || (int32_t)(c->timer_at - victim->timer_at) < 0))
+        if (c->state == CLOSED || c->state == TIME_WAIT) return c;
+        if (c->resp.len && c->snd_una == c->snd_nxt && !c->rx_len &&
+            (!victim || SEQ_LT(c->timer_at, victim->timer_at)))
             victim = c;
     }
     if (victim) tcb_kill(victim);
     return victim;
 }
 
-/* The SYN's MSS, clamped to what we can use. Every common stack sends the MSS option first;
- * without it there, the RFC default (other options are ignored: no timestamps, SACK or window
- * scaling is agreed, since our SYN-ACK offers none). */
-static uint16_t syn_mss(const struct seg *s)
+/* The SYN's MSS option, wherever it is among the options (RFC 9293 §3.1, §3.7.1): EOL ends
+ * the list, NOP is one byte, every other kind has a length byte. Without it (or with a
+ * malformed list) the RFC default. (cookie_mss clamps it to what we can use.) */
+static uint16_t syn_mss(const uint8_t *o, const uint8_t *end)
 {
-    uint16_t mss = s->mss_opt[0] == TCP_OPT_MSS && s->mss_opt[1] == 4 ? rd16(s->mss_opt + 2)
-                                                                    : TCP_DEFAULT_MSS;
-    return mss < TCP_MIN_MSS ? TCP_MIN_MSS : mss > TCP_MSS ? TCP_MSS : mss;
+    uint16_t mss = TCP_DEFAULT_MSS;
+
+    while (o < end && *o != TCP_OPT_END) {
+        if (*o == TCP_OPT_NOP) {
+            o++;
+            continue;
+        }
+        if (end - o < 2 || o[1] < 2 || o[1] > end - o) break;
+        if (*o == TCP_OPT_MSS && o[1] == 4) mss = rd16(o + 2);
+        o += o[1];
+    }
+    return mss;
+}
+
+/* A SYN cookie for the peer's address, port and initial sequence number in time period
+ * `period`: a keyed hash (multiply-xorshift, 64-bit secret from plat_random), then the
+ * period's parity in bit 2 (so the ACK names its period) and two bits left for the MSS index.
+ * Not cryptographic; guessing one blindly takes about 2^29 tries. */
+static uint32_t syn_cookie(const struct seg *s, uint32_t peer_isn, uint32_t period)
+{
+    uint32_t w[3] = {s->src, (uint32_t)s->sport << 16 ^ period, peer_isn};
+    uint64_t h = cookie_secret;
+
+    for (unsigned i = 0; i < 3; i++) {
+        h = (h ^ w[i]) * 0x9E3779B97F4A7C15u;
+        h ^= h >> 29;
+    }
+    return ((uint32_t)(h >> 32) & ~7u) | (period & 1) << 2;
 }
 
 /* The ACK field, in every synchronized state: advance, take the window, restart the timer;
  * the ACK of our FIN moves the state on. Returns 0 when the segment must go no further. */
 static int ack_in(struct tcb *c, const struct seg *s)
 {
-    if ((int32_t)(s->ack - c->snd_nxt) > 0) {        /* acknowledges what we never sent */
-        tcb_ack(c);
+    if (SEQ_GT(s->ack, c->snd_nxt)) {               /* acknowledges what we never sent */
+        tcb_challenge(c);
         return 0;
     }
     c->wnd = s->wnd;
-    if ((int32_t)(s->ack - c->snd_una) <= 0) return 1;  /* a duplicate: nothing new */
+    if (SEQ_LEQ(s->ack, c->snd_una)) {              /* a duplicate: nothing new */
+        /* With the window closed this answers our probe: the peer is alive, so the probes go
+         * on for as long as it answers (RFC 1122 §4.2.2.17). */
+        if (!c->wnd) c->retries = 0;
+        return 1;
+    }
     c->snd_una = s->ack;
     c->retries = 0;
     c->rto = RTO_MS;
-    if (c->state >= LAST_ACK && c->snd_una == c->resp_seq + c->resp.len + 1) {
-        if (c->state == LAST_ACK) {
-            c->state = CLOSED;
-            return 0;
-        }
-        if (c->state <= CLOSING) c->state += 2;     /* to FIN_WAIT_2 or TIME_WAIT */
+    if ((FIN_QUEUED >> c->state & 1) && c->snd_una == c->resp_seq + c->resp.len + 1) {
+        c->state = after_fin_acked[c->state];
+        if (c->state == CLOSED) return 0;
     }
     tcb_arm(c);
     return 1;
@@ -272,10 +339,40 @@ static void h_reset(struct tcb *c, struct seg *s)
              (uint32_t)(ack ? TCP_RST : TCP_RST | TCP_ACK) << 16, 0);
 }
 
-/* LISTEN: a SYN opens a connection if the table has, or can make, room. */
-static void h_open(struct tcb *c, struct seg *s)
+/* LISTEN: a SYN gets a SYN-ACK whose sequence number is its cookie; nothing is kept (data on
+ * the SYN is not taken: the peer resends it). */
+static void h_syn_ack(struct tcb *c, struct seg *s)
 {
+    unsigned i = 3;
+
     if (s->flags & TCP_ACK) {       /* a SYN-ACK: nothing of ours it could acknowledge */
+        h_reset(c, s);
+        return;
+    }
+    while (i && s->mss < cookie_mss[i]) i--;
+    tcp_emit(s->src, (uint32_t)s->dport << 16 | s->sport,
+             syn_cookie(s, s->seq, now >> COOKIE_PERIOD_SHIFT) | i, s->seq + 1,
+             (uint32_t)(TCP_SYN | TCP_ACK) << 16 | TCP_RX_BUF, 0);
+}
+
+/* TIME_WAIT: a new SYN from the same port starts a new connection (RFC 9293 §3.10.7.4). */
+static void h_reopen(struct tcb *c, struct seg *s)
+{
+    c->state = CLOSED;
+    h_syn_ack(c, s);
+}
+
+/* LISTEN: a segment that acknowledges one of our cookies (its first byte is the one after the
+ * peer's SYN) completes a handshake: the connection is made, if the table has or can make
+ * room, and the segment handled as in ESTABLISHED (it may carry the request). Any other ACK
+ * gets a RST; with the table busy the segment is dropped and the peer's retransmission
+ * retries. */
+static void h_accept(struct tcb *c, struct seg *s)
+{
+    uint32_t iss = s->ack - 1, period = now >> COOKIE_PERIOD_SHIFT;
+
+    period -= (period ^ iss >> 2) & 1;          /* this period or, by its parity, the last */
+    if (!(s->flags & TCP_ACK) || (syn_cookie(s, s->seq - 1, period) ^ iss) & ~3u) {
         h_reset(c, s);
         return;
     }
@@ -285,44 +382,23 @@ static void h_open(struct tcb *c, struct seg *s)
         return;
     }
     memset(c, 0, sizeof *c - sizeof c->rx);
-    c->state = SYN_RCVD;
+    c->state = ESTABLISHED;
     c->raddr = s->src;
     c->rport = s->sport;
-    c->rcv_nxt = s->seq + 1;        /* data on the SYN is not taken: the peer resends it */
-    c->snd_una = c->snd_nxt = plat_random();
-    c->resp_seq = c->snd_una + 1;
-    c->mss = syn_mss(s);
-    c->wnd = s->wnd;
+    c->rcv_nxt = s->seq;
+    c->snd_una = c->snd_nxt = c->resp_seq = s->ack;
+    c->mss = cookie_mss[iss & 3];
     c->rto = RTO_MS;
-    tcb_send(c, c->snd_una, 0);
-}
-
-/* TIME_WAIT: a new SYN from the same port starts a new connection (RFC 9293 §3.10.7.4). */
-static void h_reopen(struct tcb *c, struct seg *s)
-{
-    c->state = CLOSED;
-    h_open(c, s);
-}
-
-/* SYN_RCVD: a repeated SYN (our SYN-ACK was lost). Synchronized: a SYN gets a challenge ACK
- * (RFC 5961 §4). */
-static void h_send_ack(struct tcb *c, struct seg *s)
-{
-    (void)s;
-    tcb_ack(c);
-}
-
-/* SYN_RCVD: the ACK of our SYN completes the handshake; then the segment is handled as in
- * ESTABLISHED (it may carry the request). Any other ACK gets a RST. */
-static void h_establish(struct tcb *c, struct seg *s)
-{
-    if (s->ack != c->snd_nxt) {
-        h_reset(c, s);
-        return;
-    }
-    c->state = ESTABLISHED;
+    tcb_arm(c);
     net_stats.tcp_conns++;
     tcp_dispatch(c, s, ESTABLISHED);
+}
+
+/* Synchronized: a SYN gets a challenge ACK (RFC 5961 §4). */
+static void h_challenge(struct tcb *c, struct seg *s)
+{
+    (void)s;
+    tcb_challenge(c);
 }
 
 /* A bare ACK, or bytes after the peer's FIN (ignored): acknowledgment and window only, which
@@ -341,7 +417,7 @@ static void h_segment(struct tcb *c, struct seg *s)
     data_in(c, s);
     if (s->flags & TCP_FIN) {
         c->rcv_nxt++;
-        c->state++;                 /* to CLOSE_WAIT, CLOSING or TIME_WAIT */
+        c->state = after_peer_fin[c->state];
         tcb_arm(c);
     }
     tcb_app(c);
@@ -371,7 +447,7 @@ static void h_retransmit(struct tcb *c, struct seg *s)
         tcb_kill(c);
         return;
     }
-    c->rto <<= 1;
+    if (c->rto < RTO_MAX_MS) c->rto <<= 1;
     tcb_send(c, c->snd_una, 0);
     tcb_arm(c);
 }
@@ -395,26 +471,25 @@ static void h_idle(struct tcb *c, struct seg *s)
 
 typedef void tcp_handler(struct tcb *c, struct seg *s);
 
-enum { H_DROP, H_RESET, H_OPEN, H_REOPEN, H_SEND_ACK, H_ESTABLISH, H_ACK, H_SEGMENT,
+enum { H_DROP, H_RESET, H_SYN_ACK, H_REOPEN, H_ACCEPT, H_CHALLENGE, H_ACK, H_SEGMENT,
        H_ABORT, H_KILL, H_RETRANSMIT, H_IDLE };
 
 static tcp_handler *const handlers[] = {
-    h_drop, h_reset, h_open, h_reopen, h_send_ack, h_establish, h_ack, h_segment,
+    h_drop, h_reset, h_syn_ack, h_reopen, h_accept, h_challenge, h_ack, h_segment,
     h_abort, h_kill, h_retransmit, h_idle,
 };
 
 static const uint8_t fsm[TCP_STATES][TCP_EVENTS] = {
     /*               SYN          ACK           DATA          FIN           RST      TIMEOUT */
-    [CLOSED]      = {H_RESET,    H_RESET,      H_RESET,      H_RESET,      H_DROP,  H_DROP},
-    [LISTEN]      = {H_OPEN,     H_RESET,      H_RESET,      H_RESET,      H_DROP,  H_DROP},
-    [SYN_RCVD]    = {H_SEND_ACK, H_ESTABLISH,  H_ESTABLISH,  H_ESTABLISH,  H_ABORT, H_RETRANSMIT},
-    [ESTABLISHED] = {H_SEND_ACK, H_ACK,        H_SEGMENT,    H_SEGMENT,    H_ABORT, H_IDLE},
-    [CLOSE_WAIT]  = {H_SEND_ACK, H_ACK,        H_ACK,        H_ACK,        H_ABORT, H_IDLE},
-    [LAST_ACK]    = {H_SEND_ACK, H_ACK,        H_ACK,        H_ACK,        H_ABORT, H_RETRANSMIT},
-    [FIN_WAIT_1]  = {H_SEND_ACK, H_ACK,        H_SEGMENT,    H_SEGMENT,    H_ABORT, H_RETRANSMIT},
-    [CLOSING]     = {H_SEND_ACK, H_ACK,        H_ACK,        H_ACK,        H_ABORT, H_RETRANSMIT},
-    [FIN_WAIT_2]  = {H_SEND_ACK, H_ACK,        H_SEGMENT,    H_SEGMENT,    H_ABORT, H_KILL},
-    [TIME_WAIT]   = {H_REOPEN,   H_ACK,        H_ACK,        H_ACK,        H_ABORT, H_ABORT},
+    [CLOSED]      = {H_RESET,     H_RESET,     H_RESET,      H_RESET,      H_DROP,  H_DROP},
+    [LISTEN]      = {H_SYN_ACK,   H_ACCEPT,    H_ACCEPT,     H_ACCEPT,     H_DROP,  H_DROP},
+    [ESTABLISHED] = {H_CHALLENGE, H_ACK,       H_SEGMENT,    H_SEGMENT,    H_ABORT, H_IDLE},
+    [CLOSE_WAIT]  = {H_CHALLENGE, H_ACK,       H_ACK,        H_ACK,        H_ABORT, H_IDLE},
+    [LAST_ACK]    = {H_CHALLENGE, H_ACK,       H_ACK,        H_ACK,        H_ABORT, H_RETRANSMIT},
+    [FIN_WAIT_1]  = {H_CHALLENGE, H_ACK,       H_SEGMENT,    H_SEGMENT,    H_ABORT, H_RETRANSMIT},
+    [CLOSING]     = {H_CHALLENGE, H_ACK,       H_ACK,        H_ACK,        H_ABORT, H_RETRANSMIT},
+    [FIN_WAIT_2]  = {H_CHALLENGE, H_ACK,       H_SEGMENT,    H_SEGMENT,    H_ABORT, H_KILL},
+    [TIME_WAIT]   = {H_REOPEN,    H_ACK,       H_ACK,        H_ACK,        H_ABORT, H_ABORT},
 };
 
 static void tcp_dispatch(struct tcb *c, struct seg *s, uint8_t state)
@@ -422,15 +497,20 @@ static void tcp_dispatch(struct tcb *c, struct seg *s, uint8_t state)
     handlers[fsm[state][s->ev]](c, s);
 }
 
-/* RFC 9293 §3.10.7.4, first and second checks, with RFC 5961's challenge ACKs. Is the segment
- * in the window (then its bytes we already have are trimmed), is its RST exact, does it carry
- * an ACK? A segment out of the window, or a RST not exactly at rcv_nxt, gets an ACK and is
- * dropped (a RST's sender that has no connection answers that ACK with an exact RST). */
+/* RFC 9293 §3.10.7.4, first and second checks, with RFC 5961's. Is the segment in the window
+ * (then its bytes we already have are trimmed), is its RST exact, does it carry an ACK? A RST
+ * exactly at rcv_nxt resets; elsewhere in our window it gets a challenge ACK (its sender, if
+ * it has no connection, answers with an exact RST); outside it is dropped (RFC 5961 §3.2).
+ * Other segments out of order or old get an ACK and are dropped. */
 static int tcb_acceptable(struct tcb *c, struct seg *s)
 {
-    int32_t d = (int32_t)(s->seq - c->rcv_nxt);
+    int32_t d = (int32_t)(s->seq - c->rcv_nxt);     /* how far past what we expect */
 
-    if (s->ev == EV_RST ? d != 0 : d > 0 || (d < 0 && d + s->len + (s->flags & TCP_FIN) <= 0)) {
+    if (s->ev == EV_RST && d) {
+        if (d > 0 && d < TCP_RX_BUF - c->rx_len) tcb_challenge(c);
+        return 0;
+    }
+    if (d > 0 || (d < 0 && d + s->len + (s->flags & TCP_FIN) <= 0)) {
         tcb_ack(c);
         return 0;
     }
@@ -461,7 +541,7 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *seg, uint16_t len)
     s.ack = rd32(h->ack);
     s.flags = h->flags;
     s.wnd = rd16(h->win);
-    memcpy(s.mss_opt, hl > sizeof *h ? seg + sizeof *h : (const uint8_t *)"\0\0\0", 4);
+    s.mss = syn_mss(seg + sizeof *h, seg + hl);
     s.data = seg + hl;
     s.len = len - hl;
     s.ev = s.flags & TCP_RST ? EV_RST : s.flags & TCP_SYN ? EV_SYN
@@ -487,7 +567,7 @@ void tcp_poll(uint32_t now_ms)
 
     now = now_ms;
     for (c = tcbs; c < tcbs + TCP_CONNS; c++)
-        if (c->state != CLOSED && (int32_t)(now - c->timer_at) >= 0) tcp_dispatch(c, &s, c->state);
+        if (c->state != CLOSED && time_reached(now, c->timer_at)) tcp_dispatch(c, &s, c->state);
 }
 
 void tcp_init(uint16_t port)
@@ -495,6 +575,7 @@ void tcp_init(uint16_t port)
     struct tcb *c;
 
     listen_port = port;
+    cookie_secret = (uint64_t)plat_random() << 32 | plat_random();
     for (c = tcbs; c < tcbs + TCP_CONNS; c++) c->state = CLOSED;
 }
 

@@ -25,6 +25,10 @@ int udp_output(uint32_t dst, uint16_t sport, uint16_t dport, const uint8_t *data
     static uint8_t dgram[ETH_MTU - IP_HLEN];
     struct udp_hdr *udp = (void *)dgram;
     uint16_t ulen = (uint16_t)(UDP_HLEN + len);
+    if (len > sizeof dgram - UDP_HLEN) {  /* before the copy, like every copy into a buffer */
+        net_stats.drop_udp++;
+        return -1;
+    }
     wr16(udp->sport, sport);
     wr16(udp->dport, dport);
     wr16(udp->len, ulen);

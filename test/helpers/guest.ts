@@ -16,7 +16,15 @@ import {
   removeNetns,
   startDnsmasq,
 } from "../../infra/targets/local/netns";
-import { launchQemu, readSerial, stopQemu, waitForSerial } from "../../infra/targets/local/qemu";
+import {
+  isQemuRunning,
+  launchQemu,
+  qemuCommand,
+  QemuOptions,
+  readSerial,
+  stopQemu,
+  waitForSerial,
+} from "../../infra/targets/local/qemu";
 import { BootSoftware, configBlock, writeDisk } from "./kernel-image";
 
 const execFileAsync = promisify(execFile);
@@ -26,6 +34,17 @@ export const HOST_CIDR = "10.0.2.2/24";
 export const GATEWAY = "10.0.2.2";
 export const DHCP_ADDRESS = "10.0.2.15";
 
+/**
+ * One link of a guest with several (`GuestOptions.links`): a tap `tap<i>` in the namespace with
+ * the host address `hostCidr`, a legacy-only virtio-net NIC on it (as DigitalOcean's), and, when
+ * `dnsmasq` is given, a dnsmasq of its own on that tap with these extra arguments (ranges,
+ * hosts, options: `{mac}` in them becomes the NIC's MAC).
+ */
+export interface GuestLink {
+  readonly hostCidr: string;
+  readonly dnsmasq?: readonly string[];
+}
+
 export interface GuestOptions {
   /** The configuration block at LBA 40; default: a valid one that says DHCP. */
   readonly block?: Buffer;
@@ -33,6 +52,11 @@ export interface GuestOptions {
   readonly modernVirtioOnly?: boolean;
   /** Start dnsmasq with the namespace (it always leases DHCP_ADDRESS to this guest). */
   readonly dhcp?: boolean;
+  /**
+   * Instead of the one tap (and `dhcp`): these links, NICs in this PCI order; the first one's
+   * MAC is `mac`, link i's is `linkMac(i)`.
+   */
+  readonly links?: readonly GuestLink[];
 }
 
 const live = new Set<TestGuest>();
@@ -62,6 +86,10 @@ export class TestGuest {
     const g = new TestGuest();
     try {
       g.imageId = writeDisk(g.files.disk, boot, o.block ?? configBlock("net=dhcp\n\n"));
+      if (o.links) {
+        await g.startLinks(o.links, o.smbiosSerial);
+        return g;
+      }
       await createNetns({
         name: g.netns,
         dir: g.dir,
@@ -80,6 +108,60 @@ export class TestGuest {
       await g.stop();
       throw e;
     }
+  }
+
+  /** The MAC of the NIC on link `i` (link 0: `mac`). */
+  linkMac(i: number): string {
+    return i === 0 ? this.mac : `${this.mac.slice(0, -2)}${(0xa0 + i).toString(16)}`;
+  }
+
+  /**
+   * The namespace with one tap per link, a dnsmasq per link that asks for one, and QEMU with a
+   * legacy-only virtio-net NIC per link (launchQemu's command with the first NIC made legacy-only
+   * and the others added after it). removeNetns stops the dnsmasqs with the namespace.
+   */
+  private async startLinks(links: readonly GuestLink[], smbiosSerial?: string): Promise<void> {
+    await createNetns({ name: this.netns, dir: this.dir, hostCidr: links[0].hostCidr });
+    const argv = qemuCommand({
+      ...this.files,
+      netns: this.netns,
+      net: { kind: "tap", mac: this.mac },
+      smbiosSerial,
+    } satisfies QemuOptions).map((a) =>
+      a.startsWith("virtio-net-pci,") ? `${a},disable-modern=on` : a,
+    );
+    for (const [i, link] of links.entries()) {
+      const tap = `tap${i}`;
+      if (i > 0) {
+        await this.exec(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]);
+        await this.exec(["ip", "addr", "add", link.hostCidr, "dev", tap]);
+        await this.exec(["ip", "link", "set", tap, "up"]);
+        argv.push("-netdev", `tap,id=n${i},ifname=${tap},script=no,downscript=no`);
+        argv.push(
+          "-device",
+          `virtio-net-pci,netdev=n${i},mac=${this.linkMac(i)},romfile=,disable-modern=on`,
+        );
+      }
+      if (link.dnsmasq) {
+        const file = (ext: string) => path.join(this.dir, `dnsmasq-${tap}.${ext}`);
+        await this.exec([
+          "dnsmasq",
+          "--conf-file=/dev/null",
+          `--interface=${tap}`,
+          "--bind-interfaces",
+          "--port=0",
+          "--user=root",
+          "--log-dhcp",
+          `--log-facility=${file("log")}`,
+          `--dhcp-leasefile=${file("leases")}`,
+          `--pid-file=${file("pid")}`,
+          ...link.dnsmasq.map((a) => a.replace("{mac}", this.linkMac(i))),
+        ]);
+      }
+    }
+    const [file, ...args] = argv;
+    await execFileAsync(file, args, { timeout: 30_000 });
+    if (!isQemuRunning(this.files.pidFile)) throw new Error("QEMU started but is not running");
   }
 
   get lease(): DhcpLease {

@@ -194,7 +194,7 @@ describe("buildImage output safety", () => {
 
   it("writes nothing when the configuration is invalid", async () => {
     const outDir = path.join(dirForTest(), "never");
-    const bad = { ...config, http: { port: 0, body: "" } };
+    const bad = { ...config, http: { ...config.http, port: 0 } };
     await expect(buildImage({ config: bad, outDir, kernelDir: kernelForTest() })).rejects.toThrow(
       ImageConfigError,
     );

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import {
+  DEFAULT_CONTENT_TYPE,
   DEFAULT_HTTP_BODY,
   ImageConfigError,
   ImageConfigSchema,
@@ -34,7 +35,7 @@ describe("parseImageConfig", () => {
   it("applies the defaults to an empty object", () => {
     expect(parseImageConfig({})).toEqual({
       network: { mode: "dhcp" },
-      http: { port: 80, body: DEFAULT_HTTP_BODY },
+      http: { port: 80, body: DEFAULT_HTTP_BODY, contentType: "text/plain; charset=utf-8" },
       hostname: "exoform",
     });
   });
@@ -42,7 +43,7 @@ describe("parseImageConfig", () => {
   it("keeps a full static configuration as given", () => {
     const config = {
       network: { mode: "static", address: "10.0.0.5/24", gateway: "10.0.0.1" },
-      http: { port: 8080, body: "hi" },
+      http: { port: 8080, body: "hi", contentType: "text/html; charset=utf-8" },
       hostname: "web-1",
     };
     expect(parseImageConfig(config)).toEqual(config);
@@ -53,6 +54,13 @@ describe("parseImageConfig", () => {
     expect(() => parseImageConfig(staticNet("10.0.0.0/31", "10.0.0.1"))).not.toThrow();
     expect(() => parseImageConfig({ http: { port: 65535 } })).not.toThrow();
     expect(() => parseImageConfig({ hostname: "a".repeat(63) })).not.toThrow();
+    for (const contentType of [
+      "application/json",
+      'text/plain;charset="utf-8"',
+      "image/svg+xml; a=b ; c=d",
+      `text/x-${"a".repeat(120)}`, // 127 characters
+    ])
+      expect(() => parseImageConfig({ http: { contentType } })).not.toThrow();
   });
 
   it.each([
@@ -93,6 +101,15 @@ describe("parseImageConfig", () => {
     [{ hostname: "-web" }, "hostname: must be 1–63 characters"],
     [{ hostname: "a".repeat(64) }, "hostname: must be 1–63 characters"],
     [{ hostname: "" }, "hostname: must be 1–63 characters"],
+    [{ http: { contentType: "" } }, "http.contentType: must be a media type"],
+    [{ http: { contentType: "text" } }, "http.contentType: must be a media type"],
+    [{ http: { contentType: "text/html\r\nX-Evil: 1" } }, "http.contentType: must be a media type"],
+    [{ http: { contentType: "text/html; charset=é" } }, "http.contentType: must be a media type"],
+    [{ http: { contentType: 'text/html; q="a"b"' } }, "http.contentType: must be a media type"],
+    [
+      { http: { contentType: `text/x-${"a".repeat(121)}` } },
+      "http.contentType: must be at most 127",
+    ],
     [{ colour: "blue" }, "colour: unknown setting"],
   ])("refuses %j with one error naming the field", (input, expected) => {
     const message = errorFor(input);
@@ -167,7 +184,7 @@ describe("encodeConfigBlock", () => {
     const length = block.readUInt32LE(8);
     const payload = block.subarray(48, 48 + length);
     expect(payload.toString("utf8")).toBe(
-      "net=static\nip=10.0.2.15/24\ngw=10.0.2.2\nport=8080\nhostname=box\n\nhéllo\n",
+      `net=static\nip=10.0.2.15/24\ngw=10.0.2.2\nport=8080\nhostname=box\ncontent-type=${DEFAULT_CONTENT_TYPE}\n\nhéllo\n`,
     );
     expect(block.readUInt32LE(12)).toBe(zlib.crc32(payload));
     expect(block.subarray(16, 48).every((b) => b === 0)).toBe(true);
@@ -177,7 +194,9 @@ describe("encodeConfigBlock", () => {
   it("writes dhcp without ip or gw, and an empty body as nothing after the empty line", () => {
     const block = encodeConfigBlock(parseImageConfig({ http: { body: "" } }));
     const payload = block.subarray(48, 48 + block.readUInt32LE(8)).toString("ascii");
-    expect(payload).toBe("net=dhcp\nport=80\nhostname=exoform\n\n");
+    expect(payload).toBe(
+      `net=dhcp\nport=80\nhostname=exoform\ncontent-type=${DEFAULT_CONTENT_TYPE}\n\n`,
+    );
   });
 
   it("fills the block exactly when the body uses the whole budget", () => {

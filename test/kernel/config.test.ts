@@ -45,22 +45,24 @@ function check(
 }
 
 const zeroBuild = "0".repeat(64);
+/** The kernel's Content-Type for the body when the block sets none. */
+const DEFAULT_TYPE = "text/plain; charset=utf-8";
 
 describe("configuration block", () => {
   test("all keys, body and build id", () => {
     const id = Buffer.alloc(32, 0xab);
     const block = configBlock(
-      "net=static\nip=10.1.2.3/16\ngw=10.1.0.1\nport=8080\nhostname=web-1\n\n<p>hi</p>",
+      "net=static\nip=10.1.2.3/16\ngw=10.1.0.1\nport=8080\nhostname=web-1\ncontent-type=text/html\n\n<p>hi</p>",
       id,
     );
     expect(check("block", block).result).toBe(
-      `source=image dhcp=0 ip=10.1.2.3/16 gw=10.1.0.1 port=8080 hostname=web-1 body=<p>hi</p> build=${"ab".repeat(32)}`,
+      `source=image dhcp=0 ip=10.1.2.3/16 gw=10.1.0.1 port=8080 hostname=web-1 type=text/html body=<p>hi</p> build=${"ab".repeat(32)}`,
     );
   });
 
-  test("defaults: DHCP, port 80, hostname exoform, empty body", () => {
+  test("defaults: DHCP, port 80, hostname exoform, empty text/plain body", () => {
     expect(check("block", configBlock("\n")).result).toBe(
-      `source=dhcp dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 hostname=exoform body= build=${zeroBuild}`,
+      `source=dhcp dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 hostname=exoform type=${DEFAULT_TYPE} body= build=${zeroBuild}`,
     );
   });
 
@@ -97,9 +99,21 @@ describe("configuration block", () => {
     ["hostname=Web\n\n", "bad hostname"],
     ["hostname=\n\n", "bad hostname"],
     [`hostname=${"a".repeat(64)}\n\n`, "bad hostname"],
+    ["content-type=\n\n", "bad content-type"],
+    [`content-type=text/${"a".repeat(123)}\n\n`, "bad content-type"],
+    ["content-type=text/html\x7f\n\n", "bad content-type"],
+    ["content-type=text/html\rX-Evil: 1\n\n", "bad content-type"],
     ["net\n\n", "no '=' in a setting"],
   ])("%j is invalid: %s", (payload, reason) => {
     expect(check("block", configBlock(payload)).result).toBe(`invalid ${reason}`);
+  });
+
+  test("content-type: any printable ASCII up to 127 characters, as the header's value", () => {
+    const type = `application/x-${"a".repeat(106)}; q="1"`;
+    expect(type).toHaveLength(127);
+    expect(check("block", configBlock(`content-type=${type}\n\n`)).result).toContain(
+      ` type=${type} body=`,
+    );
   });
 
   test("the largest payload (4048 bytes) is accepted", () => {
@@ -111,7 +125,7 @@ describe("configuration block", () => {
 describe("SMBIOS serial number", () => {
   test("static settings", () => {
     expect(check("smbios", "exo:net=static;ip=10.0.2.15/24;gw=10.0.2.2").result).toBe(
-      `source=smbios dhcp=0 ip=10.0.2.15/24 gw=10.0.2.2 port=80 hostname=exoform body= build=${zeroBuild}`,
+      `source=smbios dhcp=0 ip=10.0.2.15/24 gw=10.0.2.2 port=80 hostname=exoform type=${DEFAULT_TYPE} body= build=${zeroBuild}`,
     );
   });
 

@@ -38,10 +38,16 @@ _Static_assert(sizeof(struct dhcp_msg) == 240, "DHCP fixed part is 240 bytes");
 #define DHCP_OPT_HOSTNAME 12
 #define DHCP_OPT_REQUESTED_IP 50
 #define DHCP_OPT_LEASE 51
+#define DHCP_OPT_OVERLOAD 52         /* options continue in file (1), sname (2) or both (3) */
 #define DHCP_OPT_TYPE 53
 #define DHCP_OPT_SERVER_ID 54
 #define DHCP_OPT_PARAMS 55
+#define DHCP_OPT_T1 58               /* renewal time, seconds */
+#define DHCP_OPT_T2 59               /* rebinding time, seconds */
 #define DHCP_OPT_END 255
+
+#define DHCP_OVERLOAD_FILE 1
+#define DHCP_OVERLOAD_SNAME 2
 
 #define DHCP_DISCOVER 1
 #define DHCP_OFFER 2

@@ -28,9 +28,9 @@ static void print_result(const struct exo_config *c, const char *err)
         printf("result: invalid %s\n", err);
         return;
     }
-    printf("result: source=%s dhcp=%d ip=%u.%u.%u.%u/%u gw=%u.%u.%u.%u port=%u hostname=%s body=%.*s build=",
+    printf("result: source=%s dhcp=%d ip=%u.%u.%u.%u/%u gw=%u.%u.%u.%u port=%u hostname=%s type=%s body=%.*s build=",
            c->net_source, c->net.use_dhcp, ip[0], ip[1], ip[2], ip[3], c->net.prefix, gw[0], gw[1], gw[2], gw[3],
-           c->net.http_port, c->net.hostname, c->body_len, c->body ? (const char *)c->body : "");
+           c->net.http_port, c->net.hostname, c->content_type, c->body_len, c->body ? (const char *)c->body : "");
     for (int i = 0; i < CONFIG_BUILD_ID_BYTES; i++)
         printf("%02x", c->build_id[i]);
     printf("\n");
