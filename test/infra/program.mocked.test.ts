@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { cannedReport, valueOf } from "../helpers/pulumi-mocks";
 
 jest.setTimeout(60_000);
 
@@ -21,19 +22,6 @@ interface Registered {
 const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "exoform-program-"));
 fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), "name: exoform\n");
 let registered: Registered[] = [];
-
-/** The mocked HealthCheck's report: healthy, for the spec it was given. */
-function cannedReport(spec: { instance: string; expectedBuild: string; httpUrl: string }) {
-  return {
-    healthy: true,
-    instance: spec.instance,
-    expectedBuild: spec.expectedBuild,
-    icmp: { status: "skipped", reason: "mocked" },
-    http: { status: "passed", url: spec.httpUrl, firstOkMs: 900, build: spec.expectedBuild },
-    failures: [],
-    checkedAt: new Date(0).toISOString(),
-  };
-}
 
 /** Mocks: resources echo their inputs; QemuVm gets an address, HealthCheck its canned report. */
 async function mock(preview: boolean) {
@@ -61,13 +49,6 @@ async function mock(preview: boolean) {
     "exoform",
     "t",
     preview,
-  );
-}
-
-/** The value of an Output (or a plain value), as the engine would export it. */
-function valueOf<T>(o: unknown): Promise<T> {
-  return new Promise((resolve) =>
-    pulumi.output(o as pulumi.Input<T>).apply((v) => resolve(v as T)),
   );
 }
 

@@ -6,6 +6,7 @@
  * it): the provider code is imported inside `deploy`.
  */
 import type { InstanceOutput } from "../../outputs";
+import { instanceExtras } from "../extras";
 import type { Target } from "../target";
 import {
   DigitalOceanInstanceExtrasSchema,
@@ -13,15 +14,9 @@ import {
   DigitalOceanSettingsSchema,
 } from "./settings";
 
-/** The DigitalOcean extras of an instance; throws naming the instance when they are malformed. */
+/** The DigitalOcean extras of an instance (throws naming it when they are malformed). */
 function extrasOf(instance: InstanceOutput) {
-  const parsed = DigitalOceanInstanceExtrasSchema.safeParse(instance.extras);
-  if (!parsed.success) {
-    throw new Error(
-      `${instance.name}: not a DigitalOcean instance's outputs: ${parsed.error.issues[0]?.message}`,
-    );
-  }
-  return parsed.data;
+  return instanceExtras(DigitalOceanInstanceExtrasSchema, instance, "DigitalOcean");
 }
 
 /** The registry entry (`exoform:target: digitalocean`, settings `exoform:digitalocean`). */

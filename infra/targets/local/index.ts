@@ -6,18 +6,13 @@
 import * as fs from "node:fs";
 import { readConsoleLines } from "../../../lib/console";
 import type { InstanceOutput } from "../../outputs";
+import { instanceExtras } from "../extras";
 import type { Target } from "../target";
 import { LocalInstanceExtrasSchema, LocalSettings, LocalSettingsSchema } from "./settings";
 
-/** The local extras of an instance; throws naming the instance when they are malformed. */
+/** The local extras of an instance (throws naming it when they are malformed). */
 function extrasOf(instance: InstanceOutput) {
-  const parsed = LocalInstanceExtrasSchema.safeParse(instance.extras);
-  if (!parsed.success) {
-    throw new Error(
-      `${instance.name}: not a local instance's outputs: ${parsed.error.issues[0]?.message}`,
-    );
-  }
-  return parsed.data;
+  return instanceExtras(LocalInstanceExtrasSchema, instance, "local");
 }
 
 export const localTarget: Target<LocalSettings> = {

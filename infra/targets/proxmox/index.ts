@@ -5,6 +5,7 @@
  * (the CLI loads it): the provider code is imported inside each method.
  */
 import type { InstanceOutput } from "../../outputs";
+import { instanceExtras } from "../extras";
 import type { Target } from "../target";
 import { ProxmoxInstanceExtrasSchema, ProxmoxSettings, ProxmoxSettingsSchema } from "./settings";
 
@@ -17,15 +18,9 @@ export const TOKEN_SECRET_ENV = "EXOFORM_PROXMOX_TOKEN_SECRET";
 /** How long `readConsole` listens: the console shows output from the moment of attaching. */
 const CONSOLE_LISTEN_MS = 3000;
 
-/** The Proxmox extras of an instance; throws naming the instance when they are malformed. */
+/** The Proxmox extras of an instance (throws naming it when they are malformed). */
 function extrasOf(instance: InstanceOutput) {
-  const parsed = ProxmoxInstanceExtrasSchema.safeParse(instance.extras);
-  if (!parsed.success) {
-    throw new Error(
-      `${instance.name}: not a Proxmox instance's outputs: ${parsed.error.issues[0]?.message}`,
-    );
-  }
-  return parsed.data;
+  return instanceExtras(ProxmoxInstanceExtrasSchema, instance, "Proxmox");
 }
 
 /** An API connection for a deployed instance, with the token secret from the environment. */

@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { cannedReport, valueOf } from "../../helpers/pulumi-mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { pveImageProvider, pveVmProvider } from "../../../infra/targets/proxmox/resources";
 import {
@@ -38,18 +39,6 @@ interface Registered {
 }
 let registered: Registered[] = [];
 let nextVmid = 100;
-
-function cannedReport(spec: { instance: string; expectedBuild: string; httpUrl: string }) {
-  return {
-    healthy: true,
-    instance: spec.instance,
-    expectedBuild: spec.expectedBuild,
-    icmp: { status: "passed", address: "x", firstReplyMs: 700 },
-    http: { status: "passed", url: spec.httpUrl, firstOkMs: 900, build: spec.expectedBuild },
-    failures: [],
-    checkedAt: new Date(0).toISOString(),
-  };
-}
 
 beforeAll(async () => {
   jest.spyOn(console, "log").mockImplementation(() => undefined);
@@ -80,7 +69,12 @@ beforeAll(async () => {
             running: true,
           });
         }
-        if (args.type.endsWith(":HealthCheck")) state.report = cannedReport(args.inputs.spec);
+        if (args.type.endsWith(":HealthCheck"))
+          state.report = cannedReport(args.inputs.spec, {
+            status: "passed",
+            address: "x",
+            firstReplyMs: 700,
+          });
         return { id: `${args.name}-id`, state };
       },
       call: () => ({}),
@@ -95,12 +89,6 @@ afterAll(() => {
   delete process.env.EXOFORM_PROJECT_DIR;
   fs.rmSync(projectDir, { recursive: true, force: true });
 });
-
-function valueOf<T>(o: unknown): Promise<T> {
-  return new Promise((resolve) =>
-    pulumi.output(o as pulumi.Input<T>).apply((v) => resolve(v as T)),
-  );
-}
 
 async function runProgram(config: Record<string, unknown>): Promise<Record<string, unknown>> {
   registered = [];
