@@ -57,6 +57,14 @@ export = async (): Promise<Record<string, unknown>> => {
   const all: Record<string, pulumi.Input<unknown>> = { ...outputs, instances };
   const checked = pulumi.all(all).apply((values) => {
     const result = StackOutputsSchema.safeParse(values);
+    if (
+      result.success &&
+      (result.data.target !== target.name || result.data.imageId !== image.imageId)
+    ) {
+      throw new pulumi.RunError(
+        `the ${target.name} target exported target ${result.data.target} and image ${result.data.imageId}: expected ${target.name} and ${image.imageId}`,
+      );
+    }
     if (!result.success) {
       throw new pulumi.RunError(
         `the ${target.name} target exported outputs that break the outputs contract: ${result.error.message}`,
@@ -64,12 +72,18 @@ export = async (): Promise<Record<string, unknown>> => {
     }
     return result.data;
   });
-  return Object.fromEntries(
-    Object.keys(StackOutputsSchema.shape).map((key) => [
-      key,
-      checked.apply((o) => o[key as keyof typeof o]),
-    ]),
-  );
+  // The target and the image id are known at plan time: exported as they are, a preview shows
+  // them; the rest follows the validated values.
+  return {
+    ...Object.fromEntries(
+      Object.keys(StackOutputsSchema.shape).map((key) => [
+        key,
+        checked.apply((o) => o[key as keyof typeof o]),
+      ]),
+    ),
+    target: target.name,
+    imageId: image.imageId,
+  };
 };
 
 /**

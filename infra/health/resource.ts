@@ -20,7 +20,15 @@ export const healthCheckProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: { spec: HealthCheckSpec }) {
     const health = requireProjectModule<HealthModule>("infra/health/index.js");
     const events = requireProjectModule<EventsModule>("infra/program-events.js");
-    const spec = health.HealthCheckSpecSchema.parse(inputs.spec);
+    const parsed = health.HealthCheckSpecSchema.safeParse(inputs.spec);
+    if (!parsed.success) {
+      // A target's bug, said one field per line like every other validation error.
+      const fields = parsed.error.issues.map(
+        (i) => `  ${i.path.join(".") || "(spec)"}: ${i.message}`,
+      );
+      throw new Error(`the target made an invalid health check spec:\n${fields.join("\n")}`);
+    }
+    const spec = parsed.data;
     const report = health.assertHealthy(await health.checkHealth(spec, events.sendToCli), spec);
     return {
       id: `${spec.instance}@${spec.startedAtEpochMs}`,

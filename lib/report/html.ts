@@ -43,8 +43,8 @@ export function timelineSegments(phases: ComparedInstance["phases"]): [string, n
     ["upload", upload],
     ["import", phases.import ?? 0],
     ["create", create],
-    ["boot → first ping", toPing],
-    ["→ first HTTP 200", toHttp],
+    ["boot to first ping", toPing],
+    ["then first HTTP 200", toHttp],
   ];
 }
 
@@ -97,7 +97,12 @@ export function latencyChart(c: Comparison, probe: "icmp" | "http"): string {
 export function costChart(c: Comparison): string {
   return svgChart(
     {
-      title: { text: "Monthly cost (USD)", left: "center" },
+      title: {
+        text: "Monthly cost (USD)",
+        left: "center",
+        // Zero-length bars draw nothing: say so instead of leaving an empty-looking chart.
+        ...(c.stacks.every((s) => !s.monthlyCostUsd) && { subtext: "every stack costs $0" }),
+      },
       grid: { left: 160, right: 30, top: 50, bottom: 30 },
       xAxis: { type: "value" },
       yAxis: { type: "category", data: c.stacks.map((s) => s.stack), inverse: true },

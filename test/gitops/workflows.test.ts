@@ -54,4 +54,13 @@ test("updates of one stack never overlap, production needs its environment, PR s
   const compare = load("preview.yml").jobs.compare.steps.map((s: { run?: string }) => s.run ?? "");
   expect(compare.join("\n")).toMatch(/exoform compare .*--deploy --destroy/);
   expect(load("cleanup.yml").on.pull_request.types).toEqual(["closed"]);
+  // Preview and cleanup of one PR never run at once, and neither is cancelled midway.
+  const previewGroup = load("preview.yml").concurrency;
+  expect(previewGroup).toEqual({
+    group: "preview-${{ github.event.pull_request.number }}",
+    "cancel-in-progress": false,
+  });
+  expect(load("cleanup.yml").jobs.destroy.concurrency).toEqual(previewGroup);
+  // Pull requests deploy copies of non-production stacks only.
+  expect(load("preview.yml").jobs.compare.env.STACKS).toContain("outputs.compare");
 });

@@ -16,6 +16,7 @@ import { icmpSkipReason } from "../../infra/targets/local/deploy";
 import { namesPidFile } from "../../infra/targets/local/pidfile";
 import { decodeProgramEvents } from "../../infra/program-events";
 import { newEngineEventState, shortType, translateEngineEvent } from "../../cli/engine-events";
+import { isCi } from "../helpers/privilege";
 import { repoRoot } from "../helpers/pulumi";
 
 const FILE = "stacks/Pulumi.t.yaml";
@@ -291,5 +292,23 @@ describe("engine events → phase events", () => {
       state,
     );
     expect(state.errors).toEqual(["health check failed for t-0:\n  http: x"]);
+  });
+});
+
+describe("the CI rule of privileged suites", () => {
+  test("CI means CI set to anything but empty, false or 0", () => {
+    expect([undefined, "", "false", "FALSE", "0"].map((CI) => isCi({ CI }))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
+    expect(["true", "1", "yes", "github"].map((CI) => isCi({ CI }))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 });

@@ -239,4 +239,22 @@ describe("local stack, end to end", () => {
     expect(qemusOf(before)).toEqual([]);
     if (isRoot) expect(namespaces("exoform-moved-")).toEqual([]);
   });
+
+  test("a fresh clone (no .exoform/stacks files) still stops the VM the state knows, user networking too", async () => {
+    project.writeStack(
+      "clone",
+      localStackYaml({ body: "clone\n", extra: "  exoform:local:\n    network: user" }),
+    );
+    const up = await project.exoform(["up", "clone", "--json"]);
+    expect(up.code).toBe(0);
+    const [vm] = instancesOf(jsonResult(up), project.dir);
+    expect(processAlive(vm.pid)).toBe(true);
+    // What a new checkout sharing the backend looks like: no pidfile, no serial log, no images.
+    fs.rmSync(path.join(project.dir, ".exoform", "stacks", "clone"), { recursive: true });
+    const status = await project.exoform(["status"]);
+    expect(status.stdout).toMatch(/clone-0 .* running/);
+    const down = await project.exoform(["down", "clone"]);
+    expect(down.code).toBe(0);
+    await waitFor(() => !processAlive(vm.pid));
+  });
 });

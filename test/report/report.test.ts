@@ -81,12 +81,12 @@ test("the timeline chart turns times-from-start into consecutive segments", () =
     ["upload", 0],
     ["import", 0],
     ["create", 1200],
-    ["boot → first ping", 2300],
-    ["→ first HTTP 200", 200],
+    ["boot to first ping", 2300],
+    ["then first HTTP 200", 200],
   ]);
   // No ping (ICMP skipped): the whole time to the first 200 is one segment.
   expect(timelineSegments({ firstHttp200: 900 }).slice(4)).toEqual([
-    ["boot → first ping", 0],
-    ["→ first HTTP 200", 900],
+    ["boot to first ping", 0],
+    ["then first HTTP 200", 900],
   ]);
 });

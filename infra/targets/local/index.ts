@@ -43,12 +43,12 @@ export const localTarget: Target<LocalSettings> = {
     return { source: serialLog, text: readConsoleLines(file).join("\n").trim() };
   },
   async isRunning(instance) {
-    const { pidFile } = extrasOf(instance);
+    const { pidFile, pid } = extrasOf(instance);
     const [{ inProject }, { isQemuRunning }] = await Promise.all([
       import("./instance"),
       import("./qemu"),
     ]);
-    return isQemuRunning(inProject(pidFile));
+    return isQemuRunning(inProject(pidFile), pid);
   },
   describeInstance(instance) {
     const { netns, pid } = extrasOf(instance);

@@ -104,7 +104,6 @@ export async function startInstance(inputs: QemuVmInputs): Promise<QemuVmState> 
     const network = netns
       ? await prepareNetns(netns, inProject(dir), mac, inputs)
       : await prepareUserNet(mac, inputs);
-    const startedAtEpochMs = Date.now();
     const { pid } = await launchQemu({
       pidFile: inProject(files.pidFile),
       qmpSocket: inProject(files.qmpSocket),
@@ -114,7 +113,10 @@ export async function startInstance(inputs: QemuVmInputs): Promise<QemuVmState> 
       memoryMb: inputs.memoryMb,
       ...network.launch,
     });
-    const createMs = Date.now() - began;
+    // QEMU runs: creation ends and the instance's time (first ping, first 200) starts here, so
+    // the phases add up without counting the launch twice.
+    const startedAtEpochMs = Date.now();
+    const createMs = startedAtEpochMs - began;
     return { ...partial, pid, startedAtEpochMs, createMs, running: true, ...network.reach };
   } catch (e) {
     // A failed create leaves no state behind, so nothing would ever delete what it made.
@@ -158,7 +160,7 @@ async function prepareUserNet(mac: string, inputs: QemuVmInputs): Promise<Prepar
 
 /** Refresh: the same state, with `running` telling whether QEMU is still alive. */
 export function observeInstance(state: QemuVmState): QemuVmState {
-  return { ...state, running: isQemuRunning(inProject(state.pidFile)) };
+  return { ...state, running: isQemuRunning(inProject(state.pidFile), state.pid) };
 }
 
 /** Why the VM must be replaced: changed inputs, or a QEMU that is no longer running. */
@@ -166,16 +168,21 @@ export function replacementReasons(olds: QemuVmState, news: QemuVmInputs): strin
   const changed: string[] = (Object.keys(news) as (keyof QemuVmInputs)[]).filter(
     (k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]),
   );
-  if (!olds.running || !isQemuRunning(inProject(olds.pidFile))) changed.push("running");
+  if (!olds.running || !isQemuRunning(inProject(olds.pidFile), olds.pid)) changed.push("running");
   return changed;
 }
 
 /** Stops QEMU and removes the namespace (with dnsmasq) and every file; safe to repeat. */
 export async function stopInstance(
-  state: Pick<QemuVmState, "dir" | "pidFile" | "qmpSocket" | "netns">,
+  state: Pick<QemuVmState, "dir" | "pidFile" | "qmpSocket" | "netns"> & { pid?: number },
 ) {
   const dir = inProject(state.dir);
-  await stopQemu({ pidFile: inProject(state.pidFile), qmpSocket: inProject(state.qmpSocket) });
+  // The state's pid too: a fresh clone of the project has no pidfile, the QEMU still runs.
+  await stopQemu({
+    pidFile: inProject(state.pidFile),
+    qmpSocket: inProject(state.qmpSocket),
+    ...(state.pid && { pid: state.pid }),
+  });
   if (state.netns) await removeNetns({ name: state.netns, dir });
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -10,13 +10,25 @@ import * as path from "node:path";
 
 /**
  * The pid in `pidFile` if that process is alive and carries `ownArgument` (which ends with the
- * pidfile's path, e.g. `--pid-file=<path>`), or the same argument for the moved pidfile.
+ * pidfile's path, e.g. `--pid-file=<path>`), or the same argument for the moved pidfile. When
+ * the pidfile is gone (a fresh clone of the project has no `.exoform/`), `knownPid` (from the
+ * state) is checked the same way, so a daemon the state knows is never lost.
  */
-export function pidOfWriter(pidFile: string, ownArgument: string): number | undefined {
+export function pidOfWriter(
+  pidFile: string,
+  ownArgument: string,
+  knownPid?: number,
+): number | undefined {
   let pid: number;
   let cmdline: string;
   try {
-    pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+    let text: string | undefined;
+    try {
+      text = fs.readFileSync(pidFile, "utf8");
+    } catch {
+      if (!knownPid) return undefined;
+    }
+    pid = text === undefined ? knownPid! : Number(text.trim());
     cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
   } catch {
     return undefined;

@@ -113,14 +113,18 @@ export async function launchQemu(o: QemuOptions): Promise<{ pid: number }> {
   return { pid };
 }
 
-/** The pid in `pidFile` if that process is alive and is the QEMU that wrote it. */
-function runningPid(pidFile: string): number | undefined {
+/**
+ * The pid in `pidFile` if that process is alive and is the QEMU that wrote it; without the
+ * pidfile, `knownPid` if that process is that QEMU (pidfile.ts).
+ */
+function runningPid(pidFile: string, knownPid?: number): number | undefined {
   // QEMU's own command line names the pidfile (`-pidfile <path>`).
-  return pidOfWriter(pidFile, pidFile);
+  return pidOfWriter(pidFile, pidFile, knownPid);
 }
 
-export function isQemuRunning(pidFile: string): boolean {
-  return runningPid(pidFile) !== undefined;
+/** Whether the QEMU of `pidFile` (or, its pidfile gone, the known pid) still runs. */
+export function isQemuRunning(pidFile: string, knownPid?: number): boolean {
+  return runningPid(pidFile, knownPid) !== undefined;
 }
 
 /**
@@ -157,10 +161,15 @@ async function waitUntil(check: () => boolean, ms: number): Promise<boolean> {
  * guest has no ACPI shutdown to wait for), then SIGTERM, then SIGKILL, each after a short wait.
  * A QEMU that has exited counts as stopped even while it is an unreaped zombie.
  */
-export async function stopQemu(files: { pidFile: string; qmpSocket: string }): Promise<void> {
-  const pid = runningPid(files.pidFile);
+export async function stopQemu(files: {
+  pidFile: string;
+  qmpSocket: string;
+  /** The pid the caller knows (state), used when the pidfile is gone. */
+  pid?: number;
+}): Promise<void> {
+  const pid = runningPid(files.pidFile, files.pid);
   if (pid !== undefined) {
-    const stopped = () => runningPid(files.pidFile) === undefined;
+    const stopped = () => runningPid(files.pidFile, pid) === undefined;
     await qmpQuit(files.qmpSocket, 500);
     for (const signal of ["SIGTERM", "SIGKILL"] as const) {
       if (await waitUntil(stopped, 500)) break;

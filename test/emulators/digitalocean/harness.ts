@@ -13,6 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { removeNetns } from "../../../infra/targets/local/netns";
 import type { RunResult } from "../../helpers/pulumi";
+import { describeUnless } from "../../helpers/privilege";
 
 const TOOLS = ["ip", "qemu-system-x86_64", "dnsmasq", "nft", "curl", "ping"];
 
@@ -35,15 +36,7 @@ export function missingPrerequisites(): string | undefined {
  * fails with the reason; elsewhere a skipped suite (reported as skipped, never as passed).
  */
 export function describePrivileged(name: string, body: () => void): void {
-  const missing = missingPrerequisites();
-  if (!missing) return describe(name, body);
-  if (process.env.CI === "true" || process.env.CI === "1")
-    return describe(name, () => {
-      test("prerequisites", () => {
-        throw new Error(`${name} needs ${missing} (CI=true: this is a failure, not a skip)`);
-      });
-    });
-  return describe.skip(`${name} (${missing})`, body);
+  describeUnless(missingPrerequisites(), name, body);
 }
 
 /**
