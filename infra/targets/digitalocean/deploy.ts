@@ -4,10 +4,11 @@
  * each with its own Firewall and HealthCheck, and per region a reserved IP assigned to the
  * region's first Droplet once **every** Droplet of the stack is healthy.
  *
- * Blue/green by generation: everything that belongs to one image (upload, Custom Image,
- * Droplets, their firewalls and checks) is named after the image id (`image-<id12>`,
- * `<region>-<i>-<id12>`), so a new image **creates** a new generation next to the running one
- * instead of replacing it in place. Once every new check has passed, the reserved IP assignment
+ * Blue/green by generation: everything that belongs to one image (upload, Custom Image) is
+ * named after the image id (`image-<id12>`), and the Droplets, their firewalls and checks after
+ * the image id and the size (`<region>-<i>-<gen12>`, plan.ts dropletGeneration), so a new
+ * image or a new size **creates** a new generation next to the running one instead of
+ * replacing (or resizing, which powers a Droplet off) it in place. Once every new check has passed, the reserved IP assignment
  * (one per region, a stable name) is replaced because its `dropletId` changed: the create moves
  * the IP to the new Droplet, and the old assignment's delete unassigns only an IP still pointing
  * at its own Droplet [TF-DO reservedip/resource_reserved_ip_assignment.go], so it leaves the
@@ -28,7 +29,7 @@ import type { DeployContext } from "../target";
 import { requireApiToken, spacesCredentials } from "./credentials";
 import { DigitalOceanImage } from "./image";
 import { DigitalOceanInstance } from "./instance";
-import { planInstances, resourceTags, stackMonthlyCostUsd } from "./plan";
+import { dropletGeneration, planInstances, resourceTags, stackMonthlyCostUsd } from "./plan";
 import { SshPublicKey } from "./resources";
 import {
   DigitalOceanInstanceExtras,
@@ -66,9 +67,10 @@ export function deployDigitalOcean(ctx: DeployContext<DigitalOceanSettings>): St
   const sshKey = new digitalocean.SshKey("ssh-key", { publicKey: publicKey.publicKey });
 
   const planned = planInstances(stack, settings, config.instances);
+  const droplets = dropletGeneration(image.imageId, settings.size);
   const instances = planned.map(
     (p) =>
-      new DigitalOceanInstance(`${p.region}-${p.index}-${generation}`, {
+      new DigitalOceanInstance(`${p.region}-${p.index}-${droplets}`, {
         instance: p.instance,
         region: p.region,
         size: settings.size,

@@ -2,7 +2,17 @@
  * The DigitalOcean target's pure decisions (names, tags, firewall rules, costs), kept out of the
  * components so they can be tested without Pulumi.
  */
+import { createHash } from "node:crypto";
 import type { DigitalOceanSettings } from "./settings";
+
+/**
+ * The name part of a Droplet generation: 12 hex digits of sha256(image id, size). A new image
+ * *or a new size* starts a new generation beside the old one: DO powers a Droplet off to
+ * resize it, which the Droplet behind a reserved IP must not do in place. Pure.
+ */
+export function dropletGeneration(imageId: string, size: string): string {
+  return createHash("sha256").update(`${imageId}\n${size}`).digest("hex").slice(0, 12);
+}
 
 /** One Droplet to run: which region, which slot in it, and its name in messages. */
 export interface PlannedInstance {

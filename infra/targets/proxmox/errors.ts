@@ -116,7 +116,14 @@ export function describeFailure(
 ): string {
   if (!failure) return `${doing}: ${raw}`;
   const call = `${failure.method} ${failure.path}`;
-  if (failure.status === undefined) return `${doing}: ${call}: ${failure.reason}`;
+  if (failure.status === undefined) {
+    // Node's own advice for an untrusted certificate (--use-system-ca) is not ours to give.
+    const untrusted = /self[- ]signed|unable to (get|verify)|certificate/i.test(failure.reason);
+    const tlsHint = untrusted
+      ? " — trust the API's certificate with exoform:proxmox.tls.caFile (a copy of /etc/pve/pve-root-ca.pem) or tls.fingerprint (`pvenode cert info`)"
+      : "";
+    return `${doing}: ${call}: ${failure.reason.replace(/;?\s*try running Node\.js with --use-system-ca\.?/i, "")}${tlsHint}`;
+  }
   const params = failure.paramErrors
     ? ` (${Object.entries(failure.paramErrors)
         .map(([k, v]) => `${k}: ${v}`)

@@ -21,6 +21,7 @@ import {
   baseUrl,
   elapsedMs,
   createdAtEpochMs,
+  dropletGeneration,
 } from "../../../infra/targets/digitalocean/plan";
 import {
   spacesImageUploadProvider,
@@ -161,6 +162,23 @@ describe("plan", () => {
     expect(elapsedMs(1000, 2500.4)).toBe(1500);
     expect(createdAtEpochMs("2026-11-29T09:00:00Z", 7)).toBe(Date.UTC(2026, 10, 29, 9));
     expect(createdAtEpochMs("not a date", 7)).toBe(7);
+  });
+});
+
+describe("Droplet generations", () => {
+  test("a new image or a new size is a new generation; the same pair is the same one", () => {
+    const a = "a".repeat(64);
+    const b = "b".repeat(64);
+    expect(dropletGeneration(a, "s-1vcpu-512mb-10gb")).toMatch(/^[0-9a-f]{12}$/);
+    expect(dropletGeneration(a, "s-1vcpu-512mb-10gb")).toBe(
+      dropletGeneration(a, "s-1vcpu-512mb-10gb"),
+    );
+    expect(dropletGeneration(a, "s-1vcpu-1gb")).not.toBe(
+      dropletGeneration(a, "s-1vcpu-512mb-10gb"),
+    );
+    expect(dropletGeneration(b, "s-1vcpu-512mb-10gb")).not.toBe(
+      dropletGeneration(a, "s-1vcpu-512mb-10gb"),
+    );
   });
 });
 

@@ -13,6 +13,7 @@ import type { DeployContext } from "../../../infra/targets/target";
 import type { DigitalOceanSettings } from "../../../infra/targets/digitalocean/settings";
 import { DigitalOceanSettingsSchema } from "../../../infra/targets/digitalocean/settings";
 import { imageObjectKey, imageObjectUrl } from "../../../infra/targets/digitalocean/spaces";
+import { dropletGeneration } from "../../../infra/targets/digitalocean/plan";
 import { generateSshPublicKey } from "../../../infra/targets/digitalocean/provider-impl";
 
 const IMAGE_ID = "ab".repeat(32);
@@ -345,21 +346,17 @@ describe("DigitalOcean target, mocked: the healthy deployment", () => {
     expect(registered.every((r) => !r.deleteBeforeReplace)).toBe(true);
   });
 
-  test("one generation per image: its resources are named after the image id, the stack-wide ones are not", () => {
-    const generation = IMAGE_ID.slice(0, 12);
-    const perImage = [
-      ":SpacesImageUpload",
-      ":CustomImage",
-      ":SpacesImportWindow",
-      ":Droplet",
-      ":Firewall",
-      ":Timestamp",
-      ":HealthCheck",
-    ].flatMap(byType);
-    expect(perImage).toHaveLength(3 + 4 * 4);
-    for (const r of perImage) expect(r.name).toContain(generation);
+  test("generations: the image's resources carry the image id, the Droplets' the image id and size, stack-wide ones neither", () => {
+    const image = IMAGE_ID.slice(0, 12);
+    const droplets = dropletGeneration(IMAGE_ID, "s-1vcpu-512mb-10gb");
+    const perImage = [":SpacesImageUpload", ":CustomImage", ":SpacesImportWindow"].flatMap(byType);
+    expect(perImage).toHaveLength(3);
+    for (const r of perImage) expect(r.name).toContain(image);
+    const perDroplet = [":Droplet", ":Firewall", ":Timestamp", ":HealthCheck"].flatMap(byType);
+    expect(perDroplet).toHaveLength(4 * 4);
+    for (const r of perDroplet) expect(r.name).toContain(droplets);
     expect(byType(":Droplet").map((d) => d.name)).toEqual(
-      ["nyc3-0", "nyc3-1", "ams3-0", "ams3-1"].map((n) => `${n}-${generation}-droplet`),
+      ["nyc3-0", "nyc3-1", "ams3-0", "ams3-1"].map((n) => `${n}-${droplets}-droplet`),
     );
     const stackWide = [":SshPublicKey", ":SshKey", ":ReservedIp", ":ReservedIpAssignment"].flatMap(
       byType,
@@ -437,7 +434,9 @@ describe("DigitalOcean target, mocked: a health check still running", () => {
       const assignments = byType(":ReservedIpAssignment");
       expect(assignments).toHaveLength(2);
       const checks = byType(":HealthCheck");
-      expect(checks.map((c) => c.name)).toContain(`ams3-1-${IMAGE_ID.slice(0, 12)}-health`);
+      expect(checks.map((c) => c.name)).toContain(
+        `ams3-1-${dropletGeneration(IMAGE_ID, "s-1vcpu-512mb-10gb")}-health`,
+      );
       for (const a of assignments)
         expect(a.dependencies).toEqual(expect.arrayContaining(checks.map((c) => c.urn)));
     } finally {

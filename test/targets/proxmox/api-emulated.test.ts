@@ -60,10 +60,12 @@ const version = (tls: PveTls, o?: Partial<PveConnection>) =>
   withSession(connection(tls, o), (s) => assertImportCapableVersion(s));
 
 describe("TLS trust, per connection", () => {
-  test("the system store refuses the node's self-signed certificate", async () => {
-    await expect(version({ mode: "system" })).rejects.toThrow(
-      /read the PVE version: GET \/api2\/json\/version: .*(self-signed|certificate)/i,
+  test("the system store refuses the node's self-signed certificate, and the error says which setting fixes it", async () => {
+    const failure = version({ mode: "system" });
+    await expect(failure).rejects.toThrow(
+      /read the PVE version: GET \/api2\/json\/version: .*(self-signed|certificate).* — trust the API's certificate with exoform:proxmox\.tls\.caFile .* or tls\.fingerprint/i,
     );
+    await expect(failure).rejects.not.toThrow(/use-system-ca/);
   });
 
   test("the node's CA, a pinned fingerprint (either spelling) and explicit insecure all connect", async () => {
