@@ -92,8 +92,8 @@ describe("local stack, end to end", () => {
   });
   afterAll(async () => {
     if (!project) return;
-    await project.exoform(["down", stack]);
-    await project.exoform(["down", "silent"]);
+    await project.exoform(["down", stack, "--yes"]);
+    await project.exoform(["down", "silent", "--yes"]);
     // Whatever a failed test left behind must not outlive it.
     for (const pid of qemusOf(project.dir)) process.kill(pid, "SIGKILL");
     project.cleanup();
@@ -101,7 +101,7 @@ describe("local stack, end to end", () => {
 
   test("up, no-op refresh and up, body change replaces, down cleans everything", async () => {
     project.writeStack(stack, localStackYaml({ body: "first body\n" }));
-    const up1 = await project.exoform(["up", stack, "--json"]);
+    const up1 = await project.exoform(["up", stack, "--json", "--yes"]);
     expect({ code: up1.code, stderr: up1.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     const first = jsonResult(up1);
     const [vm1] = instancesOf(first, project.dir);
@@ -134,13 +134,13 @@ describe("local stack, end to end", () => {
       stack,
     ]);
     expect({ code: refresh.code, out: refresh.stdout + refresh.stderr }).toMatchObject({ code: 0 });
-    const up2 = await project.exoform(["up", stack, "--json"]);
+    const up2 = await project.exoform(["up", stack, "--json", "--yes"]);
     expect(up2.code).toBe(0);
     expect(jsonResult(up2).changes).toEqual({});
     expect(instancesOf(jsonResult(up2), project.dir)[0].pid).toBe(vm1.pid);
 
     project.writeStack(stack, localStackYaml({ body: "second body\n" }));
-    const up3 = await project.exoform(["up", stack, "--json"]);
+    const up3 = await project.exoform(["up", stack, "--json", "--yes"]);
     expect(up3.code).toBe(0);
     const third = jsonResult(up3);
     const [vm2] = instancesOf(third, project.dir);
@@ -167,14 +167,14 @@ describe("local stack, end to end", () => {
     expect(refreshed.code).toBe(0);
     const status = await project.exoform(["status"]);
     expect(status.stdout).toMatch(new RegExp(`${vm2.name} .* NOT RUNNING`));
-    const up4 = await project.exoform(["up", stack, "--json"]);
+    const up4 = await project.exoform(["up", stack, "--json", "--yes"]);
     expect(up4.code).toBe(0);
     const [vm3] = instancesOf(jsonResult(up4), project.dir);
     expect(vm3.pid).not.toBe(vm2.pid);
     expect(vm3.health.healthy).toBe(true);
     if (isRoot) expect(namespaces(`exoform-${stack}-`)).toEqual([vm3.netns]);
 
-    const down = await project.exoform(["down", stack]);
+    const down = await project.exoform(["down", stack, "--yes"]);
     expect(down.code).toBe(0);
     expect(processAlive(vm3.pid)).toBe(false);
     expect(qemusOf(project.dir)).toEqual([]);
@@ -202,7 +202,7 @@ describe("local stack, end to end", () => {
   exoform:local:
     network: user`,
     );
-    const r = await project.exoform(["up", "silent"]);
+    const r = await project.exoform(["up", "silent", "--yes"]);
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/health check failed for silent-0:/);
     expect(r.stderr).toMatch(
@@ -220,7 +220,7 @@ describe("local stack, end to end", () => {
 
   test("a project moved after deploying: down from the new place stops the VM", async () => {
     project.writeStack("moved", localStackYaml({ body: "moved\n" }));
-    const up = await project.exoform(["up", "moved", "--json"]);
+    const up = await project.exoform(["up", "moved", "--json", "--yes"]);
     expect(up.code).toBe(0);
     const [vm] = instancesOf(jsonResult(up), project.dir);
     expect(processAlive(vm.pid)).toBe(true);
@@ -230,7 +230,7 @@ describe("local stack, end to end", () => {
     // The state names the old place nowhere the provider needs it.
     const status = await project.exoform(["status"]);
     expect(status.stdout).toMatch(/moved-0 .* running/);
-    const down = await project.exoform(["down", "moved"]);
+    const down = await project.exoform(["down", "moved", "--yes"]);
     expect({ code: down.code, stderr: down.stderr }).toEqual({
       code: 0,
       stderr: expect.any(String),
