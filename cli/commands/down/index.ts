@@ -62,18 +62,27 @@ export const downCommand: Command = {
     if (stack && resources.length > 0) {
       onEvent({ phase: "destroy", status: "start", message: `pulumi destroy ${name}` });
       const configFile = fileProblem ? substituteConfigFile(dir, name) : undefined;
+      if (configFile) {
+        // After destroying, the Automation API reads the summary with `pulumi stack history`,
+        // which has no --config-file and fails on the broken file; the deletions are counted
+        // from the engine events instead.
+        (stack as unknown as { info: () => Promise<undefined> }).info = async () => undefined;
+      }
       try {
-        const result = await engineOperation(stack, onEvent, (run) =>
+        await engineOperation(stack, onEvent, (run) =>
           pulumiCall(() =>
             stack.destroy({
               color: "never",
               signal: run.signal,
-              onEvent: run.onEvent,
+              onEvent: (e) => {
+                run.onEvent(e);
+                const step = e.resOutputsEvent?.metadata;
+                if (step?.op === "delete" && step.type !== "pulumi:pulumi:Stack") destroyed++;
+              },
               ...(configFile && { configFile: configFile.file }),
             }),
           ),
         );
-        destroyed = result.summary.resourceChanges?.delete ?? 0;
       } finally {
         configFile?.remove();
       }
