@@ -196,7 +196,7 @@ describe("exoform CLI (built binary)", () => {
     const r = await project.exoform(["preview", "-s", "good"]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     expect(r.stdout).toMatch(/^good: \d+ to create/);
-    expect(r.stdout).toMatch(/\+ {2}create good-0-qemu \(dynamic:QemuVm\)/);
+    expect(r.stdout).toMatch(/\+ {2}create vm-0-qemu \(dynamic:QemuVm\)/);
     expect(fs.existsSync(path.join(project.dir, ".exoform", "stacks", "good", "instances"))).toBe(
       false,
     );
@@ -213,5 +213,24 @@ describe("exoform CLI (built binary)", () => {
     const cancel = await project.exoform(["cancel", "good"]);
     expect(cancel.code).toBe(0);
     expect(cancel.stdout).toContain("good is not locked: nothing to cancel");
+  });
+
+  test("on a terminal, up shows the plan and asks; no is exit 8 with nothing changed", async () => {
+    // `script` gives the CLI a pseudo-terminal, as a user's shell would.
+    const env = { ...project.env };
+    delete env.CI;
+    const bin = path.join(repoRoot, "bin", "exoform");
+    const r = await run("script", ["-qec", `${bin} up good`, "/dev/null"], {
+      cwd: project.dir,
+      env,
+      input: "n\n",
+    });
+    expect(r.code).toBe(8);
+    expect(r.stdout).toMatch(/good: \d+ to create/);
+    expect(r.stdout).toMatch(/Do you want to perform this update of good\?/);
+    expect(r.stdout).toContain("cancelled: nothing was changed");
+    expect(fs.existsSync(path.join(project.dir, ".exoform", "stacks", "good", "instances"))).toBe(
+      false,
+    );
   });
 });

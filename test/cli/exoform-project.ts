@@ -96,6 +96,28 @@ ${health}
 ${opts.extra ?? ""}`;
 }
 
+/**
+ * A local stack whose instance boots but never answers: a static address outside QEMU
+ * user-mode networking's 10.0.2.0/24, so the guest says so on its serial console while the
+ * forwarded HTTP port never reaches it. Its health check fails after `deadlineSeconds`.
+ */
+export function unreachableStackYaml(deadlineSeconds: number): string {
+  return `config:
+  exoform:target: local
+  exoform:image:
+    hostname: exoform-test
+    network:
+      mode: static
+      address: 192.168.77.10/24
+    http:
+      port: 80
+      body: "never seen"
+  exoform:health:
+    deadlineSeconds: ${deadlineSeconds}
+  exoform:local:
+    network: user`;
+}
+
 /** The JSON result line of a `--json` run. */
 export function jsonResult(r: RunResult): Record<string, unknown> & { ok: boolean } {
   const line = r.stdout

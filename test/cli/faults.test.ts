@@ -21,38 +21,36 @@ import {
   ExoformProject,
   jsonResult,
   localStackYaml,
+  unreachableStackYaml,
 } from "./exoform-project";
 
 jest.setTimeout(300_000);
 
 const isRoot = process.getuid?.() === 0;
 
-/** Live (non-zombie) processes whose command line or environment mentions `text`. */
-function processesMentioning(text: string, where: "cmdline" | "environ"): number[] {
+/** Live (non-zombie) processes whose command line or environment passes `match`. */
+function processesWhere(where: "cmdline" | "environ", match: (text: string) => boolean): number[] {
   return fs
     .readdirSync("/proc")
     .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
     .filter((p) => {
       try {
         if (/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${p}/stat`, "utf8"))) return false;
-        return fs.readFileSync(`/proc/${p}/${where}`, "utf8").includes(text);
+        return match(fs.readFileSync(`/proc/${p}/${where}`, "utf8"));
       } catch {
-        return false;
+        return false; // gone meanwhile
       }
     })
     .map(Number);
 }
 
 const qemusOf = (dir: string) =>
-  processesMentioning(dir, "cmdline").filter((p) =>
-    fs.readFileSync(`/proc/${p}/cmdline`, "utf8").startsWith("qemu-system"),
-  );
+  processesWhere("cmdline", (c) => c.startsWith("qemu-system") && c.includes(dir));
 const dnsmasqsOf = (dir: string) =>
-  processesMentioning(dir, "cmdline").filter((p) =>
-    fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes("dnsmasq"),
-  );
+  processesWhere("cmdline", (c) => c.includes("dnsmasq") && c.includes(dir));
 /** Engine helpers (pulumi, language host, dynamic providers) of the project. */
-const helpersOf = (dir: string) => processesMentioning(`EXOFORM_PROJECT_DIR=${dir}`, "environ");
+const helpersOf = (dir: string) =>
+  processesWhere("environ", (e) => e.includes(`EXOFORM_PROJECT_DIR=${dir}\0`));
 
 function namespaces(prefix: string): string[] {
   return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
@@ -110,7 +108,15 @@ function spawnExoform(project: ExoformProject, args: string[]) {
   const exited = new Promise<number | null>((resolve) =>
     child.on("close", (code) => resolve(code)),
   );
-  return { child, exited, stderr: () => stderr };
+  /** Sends `signal` to the whole process group, as a terminal (Ctrl-C) or `kill -9 -<pgid>` does. */
+  const signalGroup = (signal: NodeJS.Signals) => process.kill(-child.pid!, signal);
+  /** Waits until `n` QEMUs of the project run; on a timeout kills the group and fails. */
+  const waitForQemus = (n: number) =>
+    waitFor(() => qemusOf(project.dir).length >= n, 120_000, `${n} QEMU(s)`).catch((e: Error) => {
+      signalGroup("SIGKILL");
+      throw new Error(`${e.message}\n${stderr}`);
+    });
+  return { exited, stderr: () => stderr, signalGroup, waitForQemus };
 }
 
 function eightYaml(stack: string): string {
@@ -119,7 +125,7 @@ function eightYaml(stack: string): string {
 
 describe("faults injected through the real CLI", () => {
   let project: ExoformProject;
-  const stacks = ["crash", "intr", "gone", "kept"];
+  const stacks = ["crash", "intr", "gone", "kept", "late"];
 
   beforeAll(() => {
     project = createExoformProject("faults");
@@ -187,11 +193,8 @@ describe("faults injected through the real CLI", () => {
   test("3: kill -9 of the CLI while 8 instances are created: down sweeps every one", async () => {
     project.writeStack("crash", eightYaml("crash"));
     const up = spawnExoform(project, ["up", "crash", "--yes"]);
-    await waitFor(() => qemusOf(project.dir).length >= 3, 120_000, "3 QEMUs").catch(async (e) => {
-      process.kill(-up.child.pid!, "SIGKILL");
-      throw new Error(`${e.message}\n${up.stderr()}`);
-    });
-    process.kill(-up.child.pid!, "SIGKILL");
+    await up.waitForQemus(3);
+    up.signalGroup("SIGKILL");
     await up.exited;
     // The engine's helpers outlive the killed group and keep creating for a moment.
     await new Promise((r) => setTimeout(r, 1000));
@@ -219,11 +222,8 @@ describe("faults injected through the real CLI", () => {
   test("2: Ctrl-C during up cancels gracefully (exit 8), releases the lock, leaves no helper", async () => {
     project.writeStack("intr", eightYaml("intr"));
     const up = spawnExoform(project, ["up", "intr", "--yes"]);
-    await waitFor(() => qemusOf(project.dir).length >= 1, 120_000, "a QEMU").catch(async (e) => {
-      process.kill(-up.child.pid!, "SIGKILL");
-      throw new Error(`${e.message}\n${up.stderr()}`);
-    });
-    process.kill(-up.child.pid!, "SIGINT"); // what a terminal's Ctrl-C does
+    await up.waitForQemus(1);
+    up.signalGroup("SIGINT"); // what a terminal's Ctrl-C does
     const code = await up.exited;
     expect({ code, stderr: up.stderr() }).toEqual({ code: 8, stderr: expect.any(String) });
     expect(up.stderr()).toMatch(/interrupted/);
@@ -306,23 +306,7 @@ describe("faults injected through the real CLI", () => {
   });
 
   test("6 and 5: a kept failed up shows in status and logs; down works with its file broken", async () => {
-    project.writeStack(
-      "kept",
-      `config:
-  exoform:target: local
-  exoform:image:
-    hostname: exoform-test
-    network:
-      mode: static
-      address: 192.168.77.10/24
-    http:
-      port: 80
-      body: "never seen"
-  exoform:health:
-    deadlineSeconds: 3
-  exoform:local:
-    network: user`,
-    );
+    project.writeStack("kept", unreachableStackYaml(3));
     const up = await project.exoform(["up", "kept", "--yes", "--keep-failed"]);
     expect(up.code).toBe(4);
     expect(up.stderr).toMatch(/kept for debugging/);
@@ -344,6 +328,27 @@ describe("faults injected through the real CLI", () => {
     });
     expect(down.stdout).toMatch(/kept is down: [1-9]\d* resource\(s\) deleted/);
     expectNothingLeft(project, "kept");
+  });
+
+  test("4: a changed threshold re-runs the check long after creation, and it passes", async () => {
+    project.writeStack("late", localStackYaml({ body: "late\n", health: { deadlineSeconds: 5 } }));
+    const up1 = await project.exoform(["up", "late", "--yes", "--json"]);
+    expect(up1.code).toBe(0);
+    const [pid] = qemusOf(project.dir);
+    // Longer than the deadline after the instance was created: a deadline counted from the
+    // creation would fail the new check at once.
+    await new Promise((r) => setTimeout(r, 7000));
+    project.writeStack(
+      "late",
+      localStackYaml({ body: "late\n", health: { deadlineSeconds: 5, httpCount: 4 } }),
+    );
+    const up2 = await project.exoform(["up", "late", "--yes", "--json"]);
+    expect({ code: up2.code, stderr: up2.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    expect(up2.stderr).toMatch(/health: .*healthy/);
+    expect(Object.keys(jsonResult(up2).changes as object).length).toBeGreaterThan(0);
+    expect(qemusOf(project.dir)).toEqual([pid]);
+    expect((await project.exoform(["down", "late", "--yes"])).code).toBe(0);
+    expectNothingLeft(project, "late");
   });
 
   test("7: a secure value is masked in messages and --json", async () => {

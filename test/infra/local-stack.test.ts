@@ -16,6 +16,7 @@ import {
   ExoformProject,
   jsonResult,
   localStackYaml,
+  unreachableStackYaml,
 } from "../cli/exoform-project";
 
 jest.setTimeout(300_000);
@@ -183,25 +184,7 @@ describe("local stack, end to end", () => {
   });
 
   test("an instance that never answers fails the deployment clearly and is rolled back", async () => {
-    // A static address outside QEMU user-mode networking's 10.0.2.0/24: the guest boots and
-    // says so on its serial console, but the forwarded HTTP port never reaches it.
-    project.writeStack(
-      "silent",
-      `config:
-  exoform:target: local
-  exoform:image:
-    hostname: exoform-test
-    network:
-      mode: static
-      address: 192.168.77.10/24
-    http:
-      port: 80
-      body: "never seen"
-  exoform:health:
-    deadlineSeconds: 5
-  exoform:local:
-    network: user`,
-    );
+    project.writeStack("silent", unreachableStackYaml(5));
     const r = await project.exoform(["up", "silent", "--yes"]);
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/health check failed for silent-0:/);
