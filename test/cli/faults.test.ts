@@ -344,7 +344,7 @@ describe("faults injected through the real CLI", () => {
     );
     const up2 = await project.exoform(["up", "late", "--yes", "--json"]);
     expect({ code: up2.code, stderr: up2.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
-    expect(up2.stderr).toMatch(/health: .*healthy/);
+    expect(up2.stdout).toMatch(/"phase":"health","status":"stop","message":"[^"]*healthy/);
     expect(Object.keys(jsonResult(up2).changes as object).length).toBeGreaterThan(0);
     expect(qemusOf(project.dir)).toEqual([pid]);
     expect((await project.exoform(["down", "late", "--yes"])).code).toBe(0);
