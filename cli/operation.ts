@@ -10,14 +10,15 @@
  * - either way the operation ends as exit code 8 (Pulumi's "cancelled"), after recovery
  *   (cli/recover.ts) cleared the lock and swept what an interrupted create left;
  * - when the operation ends, every process still carrying this run's tag (language host,
- *   dynamic providers) is killed.
+ *   dynamic providers) is killed; if the CLI itself is killed (`kill -9`), its watchdog
+ *   (cli/watchdog.ts) kills them within a fraction of a second.
  */
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import type { EventSink } from "../lib/events";
 import { EngineEventState, newEngineEventState, translateEngineEvent } from "./engine-events";
 import { openEventChannel } from "./event-channel";
 import { CliError, ExitCode } from "./exit-codes";
-import { reapOwnRun } from "./processes";
+import { reapOwnRun, startWatchdog } from "./processes";
 import { recoverStack } from "./recover";
 
 /** What the operation passes to the Automation API call. */
@@ -70,6 +71,7 @@ export async function engineOperation<T>(
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   const channel = await openEventChannel(stack, onEvent);
+  const stopWatchdog = startWatchdog();
   const onEngineEvent = (e: EngineEvent) => {
     if (e.stdoutEvent && /received; cancelling/.test(e.stdoutEvent.message))
       engineCancelling = true;
@@ -94,6 +96,7 @@ export async function engineOperation<T>(
     process.off("SIGTERM", onSignal);
     await channel.close();
     reapOwnRun();
+    stopWatchdog();
     if (interrupts > 0) {
       await recoverStack(stack.name, stack, onEvent).catch((e: Error) =>
         onEvent({ phase: "recover", status: "error", message: e.message }),

@@ -9,7 +9,7 @@
  *
  * Each step says what it did as a `recover` event.
  */
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { Deployment, Stack } from "@pulumi/pulumi/automation";
 import type { EventSink } from "../lib/events";
 import { allTargets } from "../infra/targets";
 import type { FoundInstance, Target } from "../infra/targets/target";
@@ -68,10 +68,12 @@ interface StateResource {
   readonly urn: string;
 }
 
-/** The ids of the resources the stack's state holds, and its pending operations. */
-export async function stateOf(
-  stack: Stack | undefined,
-): Promise<{ resources: StateResource[]; pending: { type: string; urn: string }[] }> {
+/** The stack's state: its resources, its pending operations, and the export they came from. */
+export async function stateOf(stack: Stack | undefined): Promise<{
+  resources: StateResource[];
+  pending: { type: string; urn: string }[];
+  exported?: Deployment;
+}> {
   if (!stack) return { resources: [], pending: [] };
   const exported = await pulumiCall(() => stack.exportStack());
   const d = (exported.deployment ?? {}) as {
@@ -81,6 +83,7 @@ export async function stateOf(
   return {
     resources: d.resources ?? [],
     pending: (d.pending_operations ?? []).map((p) => ({ type: p.type, urn: p.resource.urn })),
+    exported,
   };
 }
 
@@ -125,7 +128,7 @@ export async function recoverStack(
       status: "stop",
       message: `${pending.length} pending operation(s) of an interrupted update: ${pending.join(", ")}; dropped from the state, their instances are swept below`,
     });
-    const exported = await pulumiCall(() => stack.exportStack());
+    const exported = state.exported!;
     delete (exported.deployment as { pending_operations?: unknown }).pending_operations;
     await pulumiCall(() => stack.importStack(exported));
   }

@@ -210,13 +210,18 @@ export function cliErrorFromPulumi(e: unknown, errors: readonly string[] = []): 
   return new CliError(text, ExitCode.Error);
 }
 
-/** The `error:` lines of Pulumi's stderr, without its decorations. */
+/**
+ * The `error:` lines of Pulumi's stderr, without its decorations; a hint naming a pulumi
+ * command (`pulumi cancel`) names it as `exoform pulumi cancel`, which runs it with the
+ * project's settings in the project directory, so it works as printed.
+ */
 function pulumiErrorLines(stderr: string): string[] {
   return stderr
     .split("\n")
     .filter((l) => l.startsWith("error: "))
     .map((l) => l.slice("error: ".length).trim())
-    .filter((l) => l !== "update failed");
+    .filter((l) => l !== "update failed")
+    .map((l) => l.replace(/`pulumi /g, "`exoform pulumi "));
 }
 
 function authHint(text: string): string {

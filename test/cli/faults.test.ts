@@ -196,8 +196,8 @@ describe("faults injected through the real CLI", () => {
     await up.waitForQemus(3);
     up.signalGroup("SIGKILL");
     await up.exited;
-    // The engine's helpers outlive the killed group and keep creating for a moment.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The engine's helpers (own process groups) do not outlive the CLI: its watchdog kills them.
+    await waitFor(() => helpersOf(project.dir).length === 0, 5000, "the engine helpers to end");
     expect(lockFiles(project).length).toBeGreaterThan(0);
     // QEMU got a scrubbed environment: no passphrase, no run tag.
     for (const pid of qemusOf(project.dir)) {
@@ -215,7 +215,6 @@ describe("faults injected through the real CLI", () => {
     expect(down.stderr).toMatch(/removed a stale lock of crash/);
     expect(down.stderr).toMatch(/pending operation\(s\) of an interrupted update/);
     expect(down.stderr).toMatch(/swept \d instance\(s\)/);
-    expect(down.stderr).toMatch(/stopped \d+ engine process\(es\)/);
     expectNothingLeft(project, "crash");
   });
 

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readStackFile } from "../../cli/stack-file";
+import { isEngineHelper } from "../../cli/processes";
 import { addSecret, maskSecrets, MASK } from "../../cli/secrets";
 import { removeStackStateDir } from "../../infra/state-dir";
 import { stackNameProblem } from "../../infra/stack-name";
@@ -57,6 +58,26 @@ describe("secrets", () => {
       EXOFORM_RUN: "1-2",
     });
     expect(env).toEqual({ PATH: "/bin", HOME: "/root" });
+  });
+});
+
+describe("engine helpers", () => {
+  test("only the engine's own processes are killed by run tag", () => {
+    const helpers = [
+      ["pulumi", "up", "--yes"],
+      ["/opt/pulumi/bin/pulumi-language-nodejs", "127.0.0.1:4000"],
+      ["node", "/p/node_modules/@pulumi/pulumi/cmd/dynamic-provider/index.js", "127.0.0.1:1"],
+      ["node", "/p/node_modules/@pulumi/pulumi/cmd/run/index.js", "--monitor", "x"],
+      ["/home/u/.pulumi/plugins/resource-x/pulumi-resource-digitalocean"],
+    ];
+    for (const argv of helpers)
+      expect({ argv, helper: isEngineHelper(argv) }).toMatchObject({ helper: true });
+    for (const argv of [
+      ["node", "-e", "server()"],
+      ["qemu-system-x86_64", "-pidfile", "x"],
+      ["dnsmasq"],
+    ])
+      expect({ argv, helper: isEngineHelper(argv) }).toMatchObject({ helper: false });
   });
 });
 
