@@ -28,6 +28,19 @@ jest.setTimeout(300_000);
 
 const isRoot = process.getuid?.() === 0;
 
+/**
+ * The stacks that make instances, with names unique to this run: namespaces are machine-wide,
+ * so concurrent runs (other checkouts on the same machine) stay out of each other's checks.
+ */
+const RUN = process.pid.toString(36);
+const S = {
+  crash: `crash${RUN}`,
+  intr: `intr${RUN}`,
+  gone: `gone${RUN}`,
+  kept: `kept${RUN}`,
+  late: `late${RUN}`,
+};
+
 /** Live (non-zombie) processes whose command line or environment passes `match`. */
 function processesWhere(where: "cmdline" | "environ", match: (text: string) => boolean): number[] {
   return fs
@@ -125,7 +138,7 @@ function eightYaml(stack: string): string {
 
 describe("faults injected through the real CLI", () => {
   let project: ExoformProject;
-  const stacks = ["crash", "intr", "gone", "kept", "late"];
+  const stacks = Object.values(S);
 
   beforeAll(() => {
     project = createExoformProject("faults");
@@ -191,8 +204,8 @@ describe("faults injected through the real CLI", () => {
   });
 
   test("3: kill -9 of the CLI while 8 instances are created: down sweeps every one", async () => {
-    project.writeStack("crash", eightYaml("crash"));
-    const up = spawnExoform(project, ["up", "crash", "--yes"]);
+    project.writeStack(S.crash, eightYaml(S.crash));
+    const up = spawnExoform(project, ["up", S.crash, "--yes"]);
     await up.waitForQemus(3);
     up.signalGroup("SIGKILL");
     await up.exited;
@@ -206,21 +219,21 @@ describe("faults injected through the real CLI", () => {
       expect(env).not.toContain("EXOFORM_RUN");
     }
     const status = await project.exoform(["status"]);
-    expect(status.stdout).toMatch(/crash-\d-[0-9a-f]{8} .*ORPHANED/);
-    const down = await project.exoform(["down", "crash", "--yes"]);
+    expect(status.stdout).toMatch(new RegExp(`${S.crash}-\\d-[0-9a-f]{8} .*ORPHANED`));
+    const down = await project.exoform(["down", S.crash, "--yes"]);
     expect({ code: down.code, stderr: down.stderr }).toEqual({
       code: 0,
       stderr: expect.any(String),
     });
-    expect(down.stderr).toMatch(/removed a stale lock of crash/);
+    expect(down.stderr).toMatch(new RegExp(`removed a stale lock of ${S.crash}`));
     expect(down.stderr).toMatch(/pending operation\(s\) of an interrupted update/);
     expect(down.stderr).toMatch(/swept \d instance\(s\)/);
-    expectNothingLeft(project, "crash");
+    expectNothingLeft(project, S.crash);
   });
 
   test("2: Ctrl-C during up cancels gracefully (exit 8), releases the lock, leaves no helper", async () => {
-    project.writeStack("intr", eightYaml("intr"));
-    const up = spawnExoform(project, ["up", "intr", "--yes"]);
+    project.writeStack(S.intr, eightYaml(S.intr));
+    const up = spawnExoform(project, ["up", S.intr, "--yes"]);
     await up.waitForQemus(1);
     up.signalGroup("SIGINT"); // what a terminal's Ctrl-C does
     const code = await up.exited;
@@ -228,9 +241,9 @@ describe("faults injected through the real CLI", () => {
     expect(up.stderr()).toMatch(/interrupted/);
     expect(lockFiles(project)).toEqual([]);
     expect(helpersOf(project.dir)).toEqual([]);
-    const down = await project.exoform(["down", "intr", "--yes"]);
+    const down = await project.exoform(["down", S.intr, "--yes"]);
     expect(down.code).toBe(0);
-    expectNothingLeft(project, "intr");
+    expectNothingLeft(project, S.intr);
   });
 
   test("2: a stale lock is cleared with a line; a live one is exit 10 until exoform cancel", async () => {
@@ -277,77 +290,90 @@ describe("faults injected through the real CLI", () => {
 
   test("3: .exoform/ deleted by hand with an instance running: status shows it, up replaces it", async () => {
     // The state lives inside .exoform/ here, as in a checkout with the default backend.
-    const other = createExoformProject("gone");
+    const other = createExoformProject(S.gone);
     other.env.PULUMI_BACKEND_URL = `file://${path.join(other.dir, ".exoform", "state")}`;
     try {
-      other.writeStack("gone", localStackYaml({ body: "gone\n" }));
-      const up1 = await other.exoform(["up", "gone", "--yes", "--json"]);
+      other.writeStack(S.gone, localStackYaml({ body: "gone\n" }));
+      const up1 = await other.exoform(["up", S.gone, "--yes", "--json"]);
       expect(up1.code).toBe(0);
       const [first] = qemusOf(other.dir);
       expect(first).toBeDefined();
       fs.rmSync(path.join(other.dir, ".exoform"), { recursive: true, force: true });
       const status = await other.exoform(["status"]);
-      expect(status.stdout).toMatch(/gone: not deployed\n {2}gone-0-[0-9a-f]{8} .*ORPHANED/);
-      const up2 = await other.exoform(["up", "gone", "--yes"]);
+      expect(status.stdout).toMatch(
+        new RegExp(`${S.gone}: not deployed\\n {2}${S.gone}-0-[0-9a-f]{8} .*ORPHANED`),
+      );
+      const up2 = await other.exoform(["up", S.gone, "--yes"]);
       expect(up2.code).toBe(0);
-      expect(up2.stderr).toMatch(/swept 1 instance\(s\) of gone that the state does not own/);
+      expect(up2.stderr).toMatch(
+        new RegExp(`swept 1 instance\\(s\\) of ${S.gone} that the state does not own`),
+      );
       const qemus = qemusOf(other.dir);
       expect(qemus).toHaveLength(1);
       expect(qemus).not.toContain(first);
-      const down = await other.exoform(["down", "gone", "--yes"]);
+      const down = await other.exoform(["down", S.gone, "--yes"]);
       expect(down.code).toBe(0);
-      expect(down.stdout).toMatch(/gone is down/);
-      expectNothingLeft(other, "gone");
+      expect(down.stdout).toMatch(new RegExp(`${S.gone} is down`));
+      expectNothingLeft(other, S.gone);
     } finally {
-      await other.exoform(["down", "gone", "--yes"]);
+      await other.exoform(["down", S.gone, "--yes"]);
       other.cleanup();
     }
   });
 
   test("6 and 5: a kept failed up shows in status and logs; down works with its file broken", async () => {
-    project.writeStack("kept", unreachableStackYaml(3));
-    const up = await project.exoform(["up", "kept", "--yes", "--keep-failed"]);
+    project.writeStack(S.kept, unreachableStackYaml(3));
+    const up = await project.exoform(["up", S.kept, "--yes", "--keep-failed"]);
     expect(up.code).toBe(4);
     expect(up.stderr).toMatch(/kept for debugging/);
     expect(qemusOf(project.dir)).toHaveLength(1);
     const status = await project.exoform(["status"]);
-    expect(status.stdout).toMatch(/kept-0-[0-9a-f]{8} .*kept from a failed up/);
-    const logs = await project.exoform(["logs", "kept"]);
+    expect(status.stdout).toMatch(new RegExp(`${S.kept}-0-[0-9a-f]{8} .*kept from a failed up`));
+    const logs = await project.exoform(["logs", S.kept]);
     expect(logs.code).toBe(0);
     expect(logs.stdout).toContain("exo: ip 192.168.77.10/24");
-    fs.writeFileSync(path.join(project.dir, "stacks", "Pulumi.kept.yaml"), "configg: [\n");
+    fs.writeFileSync(path.join(project.dir, "stacks", `Pulumi.${S.kept}.yaml`), "configg: [\n");
     const broken = await project.exoform(["status"]);
     expect(broken.stdout).toMatch(
-      /kept: .*\n {2}! stacks\/Pulumi\.kept\.yaml: line \d+: YAML syntax error/,
+      new RegExp(
+        `${S.kept}: .*\\n {2}! stacks/Pulumi\\.${S.kept}\\.yaml: line \\d+: YAML syntax error`,
+      ),
     );
-    const down = await project.exoform(["down", "kept", "--yes"]);
+    const down = await project.exoform(["down", S.kept, "--yes"]);
     expect({ code: down.code, stderr: down.stderr }).toEqual({
       code: 0,
       stderr: expect.any(String),
     });
-    expect(down.stdout).toMatch(/kept is down: [1-9]\d* resource\(s\) deleted/);
-    expectNothingLeft(project, "kept");
+    expect(down.stdout).toMatch(new RegExp(`${S.kept} is down: [1-9]\\d* resource\\(s\\) deleted`));
+    expectNothingLeft(project, S.kept);
   });
 
   test("4: a changed threshold re-runs the check long after creation, and it passes", async () => {
-    project.writeStack("late", localStackYaml({ body: "late\n", health: { deadlineSeconds: 5 } }));
-    const up1 = await project.exoform(["up", "late", "--yes", "--json"]);
+    project.writeStack(S.late, localStackYaml({ body: "late\n", health: { deadlineSeconds: 5 } }));
+    const up1 = await project.exoform(["up", S.late, "--yes", "--json"]);
     expect(up1.code).toBe(0);
     const [pid] = qemusOf(project.dir);
     // Longer than the deadline after the instance was created: a deadline counted from the
     // creation would fail the new check at once.
     await new Promise((r) => setTimeout(r, 7000));
     project.writeStack(
-      "late",
+      S.late,
       localStackYaml({ body: "late\n", health: { deadlineSeconds: 5, httpCount: 4 } }),
     );
-    const up2 = await project.exoform(["up", "late", "--yes", "--json"]);
+    const up2 = await project.exoform(["up", S.late, "--yes", "--json"]);
     expect({ code: up2.code, stderr: up2.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     expect(up2.stdout).toMatch(/"phase":"health","status":"stop","message":"[^"]*healthy/);
     expect(Object.keys(jsonResult(up2).changes as object).length).toBeGreaterThan(0);
     expect(qemusOf(project.dir)).toEqual([pid]);
-    expect((await project.exoform(["down", "late", "--yes"])).code).toBe(0);
-    expectNothingLeft(project, "late");
+    const outputs = await project.exoform(["outputs", "-s", S.late, "--json"]);
+    expect(outputs.code).toBe(0);
+    expect(jsonResult(outputs).outputs).toMatchObject({
+      target: "local",
+      instances: [{ name: `${S.late}-0`, health: { healthy: true } }],
+    });
+    expect((await project.exoform(["outputs", S.late])).stdout).toMatch(/^target: {3}local$/m);
+    expect((await project.exoform(["down", S.late, "--yes"])).code).toBe(0);
+    expectNothingLeft(project, S.late);
   });
 
   test("7: a secure value is masked in messages and --json", async () => {

@@ -86,7 +86,12 @@ function qemusOf(dir: string): number[] {
 
 describe("local stack, end to end", () => {
   let project: ExoformProject;
-  const stack = "e2e";
+  // Namespaces are machine-wide: names unique to this run keep concurrent runs (other
+  // checkouts on the same machine) out of each other's assertions.
+  const run = process.pid.toString(36);
+  const stack = `e2e${run}`;
+  const silent = `silent${run}`;
+  const moved = `moved${run}`;
 
   beforeAll(() => {
     project = createExoformProject("local-e2e");
@@ -94,7 +99,7 @@ describe("local stack, end to end", () => {
   afterAll(async () => {
     if (!project) return;
     await project.exoform(["down", stack, "--yes"]);
-    await project.exoform(["down", "silent", "--yes"]);
+    await project.exoform(["down", silent, "--yes"]);
     // Whatever a failed test left behind must not outlive it.
     for (const pid of qemusOf(project.dir)) process.kill(pid, "SIGKILL");
     project.cleanup();
@@ -184,10 +189,10 @@ describe("local stack, end to end", () => {
   });
 
   test("an instance that never answers fails the deployment clearly and is rolled back", async () => {
-    project.writeStack("silent", unreachableStackYaml(5));
-    const r = await project.exoform(["up", "silent", "--yes"]);
+    project.writeStack(silent, unreachableStackYaml(5));
+    const r = await project.exoform(["up", silent, "--yes"]);
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/health check failed for silent-0:/);
+    expect(r.stderr).toMatch(new RegExp(`health check failed for ${silent}-0:`));
     expect(r.stderr).toMatch(
       /http: GET http:\/\/127\.0\.0\.1:\d+\/health did not succeed within 5 s \(last: \w+/,
     );
@@ -196,14 +201,14 @@ describe("local stack, end to end", () => {
     );
     expect(r.stderr).toMatch(/rollback: nothing of the failed deployment is left running/);
     expect(qemusOf(project.dir)).toEqual([]);
-    if (isRoot) expect(namespaces("exoform-silent-")).toEqual([]);
-    const instancesDir = path.join(project.dir, ".exoform", "stacks", "silent", "instances");
+    if (isRoot) expect(namespaces(`exoform-${silent}-`)).toEqual([]);
+    const instancesDir = path.join(project.dir, ".exoform", "stacks", silent, "instances");
     expect(fs.existsSync(instancesDir) ? fs.readdirSync(instancesDir) : []).toEqual([]);
   });
 
   test("a project moved after deploying: down from the new place stops the VM", async () => {
-    project.writeStack("moved", localStackYaml({ body: "moved\n" }));
-    const up = await project.exoform(["up", "moved", "--json", "--yes"]);
+    project.writeStack(moved, localStackYaml({ body: "moved\n" }));
+    const up = await project.exoform(["up", moved, "--json", "--yes"]);
     expect(up.code).toBe(0);
     const [vm] = instancesOf(jsonResult(up), project.dir);
     expect(processAlive(vm.pid)).toBe(true);
@@ -212,14 +217,14 @@ describe("local stack, end to end", () => {
     expect(fs.existsSync(before)).toBe(false);
     // The state names the old place nowhere the provider needs it.
     const status = await project.exoform(["status"]);
-    expect(status.stdout).toMatch(/moved-0 .* running/);
-    const down = await project.exoform(["down", "moved", "--yes"]);
+    expect(status.stdout).toMatch(new RegExp(`${moved}-0 .* running`));
+    const down = await project.exoform(["down", moved, "--yes"]);
     expect({ code: down.code, stderr: down.stderr }).toEqual({
       code: 0,
       stderr: expect.any(String),
     });
     await waitFor(() => !processAlive(vm.pid));
     expect(qemusOf(before)).toEqual([]);
-    if (isRoot) expect(namespaces("exoform-moved-")).toEqual([]);
+    if (isRoot) expect(namespaces(`exoform-${moved}-`)).toEqual([]);
   });
 });
