@@ -3,9 +3,9 @@
  * is created in the backend): a YAML syntax error, a directory in its place, a misspelled
  * top-level key or a value the configuration schema refuses is exit code 2 with the file and
  * the line (`stacks/Pulumi.local.yaml: line 3: …`). Parsed with the `yaml` library, which keeps
- * every node's position. `secure:` values cannot be decrypted here: their keys are listed so
- * that the full check after Pulumi decrypted them can mask them; a file with a secure exoform
- * value is checked by the schema after decryption only.
+ * every node's position. `secure:` values (also nested ones, from `config set --secret --path`)
+ * cannot be decrypted here: their keys are listed, and a file with a secure exoform value is
+ * checked by the schema after Pulumi decrypted it only.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -105,7 +105,7 @@ export function readStackFile(
   for (const pair of configNode?.items ?? []) {
     const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
     const value = (pair.value as { toJSON?: () => unknown } | null)?.toJSON?.() ?? null;
-    if (value !== null && typeof value === "object" && "secure" in value) {
+    if (containsSecure(value)) {
       secureKeys.push(key);
       continue;
     }
@@ -121,6 +121,16 @@ export function readStackFile(
     );
   }
   return parsed;
+}
+
+/**
+ * Whether a config value is, or holds anywhere inside (`pulumi config set --secret --path
+ * a.b`), a `secure:` value. Pure.
+ */
+function containsSecure(value: unknown): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (!Array.isArray(value) && "secure" in value) return true;
+  return Object.values(value).some(containsSecure);
 }
 
 /** The first line of a library message, without its trailing position. */

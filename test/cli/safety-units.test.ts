@@ -93,7 +93,7 @@ describe("stack files", () => {
   test("missing: undefined; valid: the flat config Pulumi would pass, secure keys listed", () => {
     expect(readStackFile(dir, "s")).toBeUndefined();
     write(
-      "config:\n  exoform:target: local\n  exoform:instances: 2\n  exoform:image:\n    hostname: h\n  digitalocean:token:\n    secure: v1:abc\nencryptionsalt: v1:x\n",
+      "config:\n  exoform:target: local\n  exoform:instances: 2\n  exoform:image:\n    hostname: h\n  digitalocean:token:\n    secure: v1:abc\n  exoform:local:\n    nested:\n      secure: v1:def\nencryptionsalt: v1:x\n",
     );
     const file = readStackFile(dir, "s")!;
     expect(file.flat).toEqual({
@@ -101,7 +101,7 @@ describe("stack files", () => {
       "exoform:instances": "2",
       "exoform:image": '{"hostname":"h"}',
     });
-    expect(file.secureKeys).toEqual(["digitalocean:token"]);
+    expect(file.secureKeys).toEqual(["digitalocean:token", "exoform:local"]);
     expect(file.encryptionSalt).toBe("v1:x");
   });
 
