@@ -5,13 +5,17 @@ import { consoleTailOf } from "../infra/health";
 import type { HealthReport } from "../infra/health/check";
 import type { InstanceOutput, StackOutputs } from "../infra/outputs";
 import { findTarget, Target } from "../infra/targets";
+import { CliError, ExitCode } from "./exit-codes";
 import type { Output } from "./output";
+import { validStackName } from "./stack";
 
 export interface CommandContext {
   readonly output: Output;
   /** Positional arguments after the command name. */
   readonly args: readonly string[];
   readonly flags: Readonly<Record<string, string | boolean | undefined>>;
+  /** --json was given: one JSON result on stdout, and never a question. */
+  readonly json: boolean;
 }
 
 export interface Command {
@@ -26,9 +30,21 @@ export interface Command {
   run(ctx: CommandContext): Promise<void>;
 }
 
-/** The `[stack]` argument: `local` when omitted. */
+/**
+ * The stack: the `[stack]` argument or `-s/--stack` (as in pulumi), `local` when neither is
+ * given; checked against Pulumi's stack-name rules before anything else (exit code 2).
+ */
 export function stackArg(ctx: CommandContext): string {
-  return ctx.args[0] ?? "local";
+  const flag = typeof ctx.flags.stack === "string" ? ctx.flags.stack : undefined;
+  if (flag !== undefined && ctx.args[0] !== undefined && ctx.args[0] !== flag) {
+    throw new CliError(`two stacks given: ${ctx.args[0]} and --stack ${flag}`, ExitCode.Config);
+  }
+  return validStackName(flag ?? ctx.args[0] ?? "local");
+}
+
+/** --yes (-y): skip the question. */
+export function yesFlag(ctx: CommandContext): boolean {
+  return ctx.flags.yes === true;
 }
 
 /** The registered target that deployed `outputs` (undefined for one no longer registered). */

@@ -13,6 +13,10 @@ export const ExitCode = {
   Auth: 3,
   /** The deployment failed: a resource could not be created, or an instance is not healthy. */
   Deployment: 4,
+  /** Interrupted (Ctrl-C): the engine cancelled gracefully, or was stopped by a second Ctrl-C. */
+  Cancelled: 8,
+  /** The stack is locked by an update that is still running (not Pulumi's: exoform's own). */
+  Locked: 10,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

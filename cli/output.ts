@@ -4,6 +4,7 @@
  * JSON, which is stdout's only content. Final results go to stdout.
  */
 import type { PhaseEvent } from "../lib/events";
+import { maskSecrets } from "./secrets";
 
 export type OutputMode = "tty" | "plain" | "json";
 
@@ -27,7 +28,8 @@ export class Output {
   constructor(readonly mode: OutputMode) {}
 
   /** Renders one phase event. */
-  readonly event = (e: PhaseEvent): void => {
+  readonly event = (raw: PhaseEvent): void => {
+    const e = JSON.parse(maskSecrets(JSON.stringify(raw))) as PhaseEvent;
     if (this.mode === "json") {
       process.stdout.write(JSON.stringify({ type: "event", ...e }) + "\n");
       return;
@@ -60,15 +62,19 @@ export class Output {
   result(command: string, data: Record<string, unknown>, lines: string[]): void {
     this.finish();
     if (this.mode === "json") {
-      process.stdout.write(JSON.stringify({ type: "result", command, ok: true, ...data }) + "\n");
+      process.stdout.write(
+        maskSecrets(JSON.stringify({ type: "result", command, ok: true, ...data })) + "\n",
+      );
     } else if (lines.length) {
-      process.stdout.write(lines.join("\n") + "\n");
+      process.stdout.write(maskSecrets(lines.join("\n")) + "\n");
     }
   }
 
   /** A failure: the message on stderr (always), and a JSON result under --json. */
-  failure(command: string, exitCode: number, message: string, stack?: string): void {
+  failure(command: string, exitCode: number, rawMessage: string, rawStack?: string): void {
     this.finish();
+    const message = maskSecrets(rawMessage);
+    const stack = rawStack === undefined ? undefined : maskSecrets(rawStack);
     if (this.mode === "json") {
       process.stdout.write(
         JSON.stringify({ type: "result", command, ok: false, exitCode, error: message }) + "\n",

@@ -8,9 +8,19 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CommandError, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
-import { StackConfig, stackConfigFromPulumi, stackFileFor } from "../infra/config";
+import {
+  CONFIG_NAMESPACE,
+  StackConfig,
+  stackConfigFromPulumi,
+  stackFileFor,
+} from "../infra/config";
+import { checkStackName, stackNameProblem } from "../infra/stack-name";
+import { findTarget } from "../infra/targets";
 import { parseStackOutputs, StackOutputs, StackOutputsError } from "../infra/outputs";
 import { CliError, ExitCode } from "./exit-codes";
+import { ownRunTag, RUN_TAG_ENV } from "./processes";
+import { addSecret } from "./secrets";
+import { readStackFile, StackFile } from "./stack-file";
 
 /** The project: the repository by default; tests point EXOFORM_PROJECT_DIR at a copy. */
 export function projectDir(): string {
@@ -24,26 +34,81 @@ export function stackNames(dir = projectDir()): string[] {
   return fs
     .readdirSync(stacksDir)
     .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-    .filter((n): n is string => n !== undefined)
+    .filter((n): n is string => n !== undefined && stackNameProblem(n) === undefined)
     .sort();
 }
 
-/** Selects the stack, creating it in the backend on first use; its stack file must exist. */
-export async function openStack(name: string): Promise<Stack> {
+/**
+ * The passphrase scripts/env.sh sets when the user has none: public, so only for stacks of a
+ * `localOnly` target, which hold no credentials.
+ */
+export const BUILTIN_PASSPHRASE = "exoform-local-only";
+
+/** A stack name from the command line, checked by Pulumi's rules (cli: exit code 2). */
+export function validStackName(name: string): string {
+  return checkStackName(name, (message) => new CliError(message, ExitCode.Config));
+}
+
+/**
+ * The stack's file, checked (YAML, keys, and the schema unless `validate` is false); a missing
+ * one is exit 2 naming the known stacks.
+ */
+export function requireStackFile(name: string, validate = true): StackFile {
   const dir = projectDir();
-  if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
-    throw new CliError(`"${name}" is not a stack name`, ExitCode.Config);
-  }
-  if (!fs.existsSync(path.join(dir, stackFileFor(name)))) {
+  const file = readStackFile(dir, name, validate);
+  if (!file) {
     const known = stackNames(dir);
     throw new CliError(
       `no stack file ${stackFileFor(name)} (stacks: ${known.join(", ") || "none"})`,
       ExitCode.Config,
     );
   }
-  return pulumiCall(() =>
-    LocalWorkspace.createOrSelectStack({ stackName: name, workDir: dir }, workspaceOptions(dir)),
+  return file;
+}
+
+/**
+ * Refuses the built-in local passphrase for a stack whose target is not `localOnly`: its
+ * secrets (cloud tokens) would be encrypted with a passphrase anyone can read (exit code 3).
+ */
+export function checkPassphrase(name: string, targetName: string | undefined): void {
+  const target = targetName ? findTarget(targetName) : undefined;
+  if (!target || target.localOnly) return;
+  if (process.env.PULUMI_CONFIG_PASSPHRASE_FILE) return;
+  if (process.env.PULUMI_CONFIG_PASSPHRASE !== BUILTIN_PASSPHRASE) return;
+  throw new CliError(
+    `the ${targetName} stack ${name} would keep its secrets under the public built-in passphrase; set your own: export PULUMI_CONFIG_PASSPHRASE='<a passphrase of your own>'`,
+    ExitCode.Auth,
   );
+}
+
+/**
+ * Selects the stack, creating it in the backend on first use. Everything that can be checked
+ * without Pulumi is checked first (name, stack file, schema, passphrase), so an invalid stack
+ * file never leaves an empty stack behind; a stack created here whose decrypted configuration
+ * then fails is removed again (its stack file kept).
+ */
+export async function openStack(name: string): Promise<{ stack: Stack; config: StackConfig }> {
+  const dir = projectDir();
+  validStackName(name);
+  const file = requireStackFile(name);
+  checkPassphrase(name, file.flat[`${CONFIG_NAMESPACE}:target`]);
+  const existing = await existingStack(name);
+  const existed = existing !== undefined;
+  const stack =
+    existing ??
+    (await pulumiCall(() =>
+      LocalWorkspace.createStack({ stackName: name, workDir: dir }, workspaceOptions(dir)),
+    ));
+  try {
+    const config = await loadStackConfig(stack);
+    checkPassphrase(name, config.target);
+    return { stack, config };
+  } catch (e) {
+    if (!existed) {
+      await stack.workspace.removeStack(name, { preserveConfig: true }).catch(() => undefined);
+    }
+    throw e;
+  }
 }
 
 /**
@@ -58,11 +123,12 @@ export function workspaceOptions(dir: string) {
       recursive: true,
     });
   }
-  return { envVars: { EXOFORM_PROJECT_DIR: dir } };
+  return { envVars: { EXOFORM_PROJECT_DIR: dir, [RUN_TAG_ENV]: ownRunTag() } };
 }
 
 /** The stack if the backend has it (no creation), else undefined. */
 export async function existingStack(name: string): Promise<Stack | undefined> {
+  validStackName(name);
   const dir = projectDir();
   const ws = await pulumiCall(() =>
     LocalWorkspace.create({ workDir: dir, ...workspaceOptions(dir) }),
@@ -77,6 +143,7 @@ export async function existingStack(name: string): Promise<Stack | undefined> {
 /** The validated configuration; an invalid one (or a target not implemented yet) is exit code 2. */
 export async function loadStackConfig(stack: Stack): Promise<StackConfig> {
   const all = await pulumiCall(() => stack.getAllConfig());
+  for (const v of Object.values(all)) if (v.secret) addSecret(v.value);
   const flat = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
   return stackConfigFromPulumi(
     stack.name,
@@ -143,13 +210,18 @@ export function cliErrorFromPulumi(e: unknown, errors: readonly string[] = []): 
   return new CliError(text, ExitCode.Error);
 }
 
-/** The `error:` lines of Pulumi's stderr, without its decorations. */
+/**
+ * The `error:` lines of Pulumi's stderr, without its decorations; a hint naming a pulumi
+ * command (`pulumi cancel`) names it as `exoform pulumi cancel`, which runs it with the
+ * project's settings in the project directory, so it works as printed.
+ */
 function pulumiErrorLines(stderr: string): string[] {
   return stderr
     .split("\n")
     .filter((l) => l.startsWith("error: "))
     .map((l) => l.slice("error: ".length).trim())
-    .filter((l) => l !== "update failed");
+    .filter((l) => l !== "update failed")
+    .map((l) => l.replace(/`pulumi /g, "`exoform pulumi "));
 }
 
 function authHint(text: string): string {

@@ -4,9 +4,34 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { checkStackName } from "./stack-name";
 
+/** `<project>/.exoform/stacks/<stack>/`; throws for a name that is not a usable stack name. */
 export function stackStateDir(projectDir: string, stack: string): string {
+  checkStackName(stack, (message) => new Error(message));
   return path.join(projectDir, ".exoform", "stacks", stack);
+}
+
+/**
+ * Removes the stack's working directory and returns its path, or undefined when there was none.
+ * Refuses anything that is not exactly one directory below `<project>/.exoform/stacks/` (and not
+ * a symbolic link), so no stack name can remove more than its own files.
+ */
+export function removeStackStateDir(projectDir: string, stack: string): string | undefined {
+  const dir = stackStateDir(projectDir, stack);
+  const parent = path.resolve(projectDir, ".exoform", "stacks");
+  if (path.dirname(path.resolve(dir)) !== parent || path.basename(dir) !== stack) {
+    throw new Error(`refusing to remove ${dir}: not a stack's working directory`);
+  }
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(dir);
+  } catch {
+    return undefined;
+  }
+  if (!stat.isDirectory()) throw new Error(`refusing to remove ${dir}: not a directory`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return dir;
 }
 
 /**

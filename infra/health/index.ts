@@ -5,6 +5,7 @@
  * instance's console log (when the target keeps one). Imports nothing from any target.
  */
 import { spawn } from "node:child_process";
+import { scrubbedEnv } from "../../lib/child-env";
 import * as path from "node:path";
 import { consoleTail, readConsoleLines } from "../../lib/console";
 import { EventSink, PhaseEventSchema } from "../../lib/events";
@@ -58,6 +59,7 @@ function runInNetns(
   return new Promise((resolve, reject) => {
     const child = spawn("ip", ["netns", "exec", netns, process.execPath, entry], {
       stdio: ["pipe", "pipe", "pipe"],
+      env: scrubbedEnv(),
     });
     let stdout = "";
     let stderr = "";

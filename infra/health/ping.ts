@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { distribution } from "../../lib/stats";
+import { scrubbedEnv } from "../../lib/child-env";
 import type { PingStats } from "./schema";
 
 export type { PingStats };
@@ -72,6 +73,7 @@ export function waitForFirstEcho(
       // -O reports every request that got no answer, so a silent guest shows up as an error.
       child = spawn("ping", ["-n", "-D", "-O", "-i", "0.2", "-W", "1", address], {
         stdio: ["ignore", "pipe", "pipe"],
+        env: scrubbedEnv(),
       });
       let buffered = "";
       const onData = (d: Buffer) => {
@@ -106,9 +108,7 @@ export function measurePing(address: string, count: number): Promise<PingStats> 
     const child = spawn(
       "ping",
       ["-n", "-D", "-c", String(count), "-i", "0.2", "-W", "1", address],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+      { stdio: ["ignore", "pipe", "pipe"], env: scrubbedEnv() },
     );
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));

@@ -3,7 +3,7 @@ import { z } from "zod";
 
 export const HealthThresholdsSchema = z
   .object({
-    /** Seconds from instance creation until both probes must have passed. */
+    /** Seconds from the start of the check until both probes must have passed. */
     deadlineSeconds: z.number().positive().max(3600).default(60),
     /** Echo requests sent to measure loss and round-trip time once the first reply came. */
     pingCount: z.number().int().min(1).max(100).default(5),

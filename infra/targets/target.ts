@@ -60,6 +60,25 @@ export interface ConsoleLog {
   readonly text?: string;
 }
 
+/** Which stack's instances a target looks for, outside a deployment (no settings needed). */
+export interface InstanceScope {
+  /** The Pulumi stack name (already validated). */
+  readonly stack: string;
+  /** The project directory, absolute. */
+  readonly projectDir: string;
+}
+
+/** An instance a target found running (or half made) for a stack, owned by the state or not. */
+export interface FoundInstance {
+  /**
+   * The id Pulumi's state records for the instance's resource (local: the QemuVm id
+   * `<stack>-<n>-<hex>`; clouds: the droplet or VM id), so the CLI can tell owned from orphaned.
+   */
+  readonly id: string;
+  /** One line for the user: what was found, e.g. "e2e-0-1a2b3c4d (qemu pid 123, netns …)". */
+  readonly description: string;
+}
+
 export interface Target<Settings = unknown> {
   /** The `exoform:target` value and the settings key (`exoform:<name>`). */
   readonly name: string;
@@ -78,4 +97,23 @@ export interface Target<Settings = unknown> {
   isRunning?(instance: InstanceOutput): Promise<boolean | undefined>;
   /** One line saying where the instance runs, e.g. "in netns exoform-x (pid 123)". */
   describeInstance?(instance: InstanceOutput): string;
+  /**
+   * Every instance of the stack this target can find, whatever the state says (local: instance
+   * directories, namespaces and QEMU/dnsmasq processes of the project; clouds: resources tagged
+   * with the stack). The CLI compares their ids with the state's to find orphans: instances of
+   * an interrupted create, or of a state that was deleted. Must not need the stack's settings.
+   */
+  listInstances?(scope: InstanceScope): Promise<FoundInstance[]>;
+  /**
+   * The console log of an instance found by `listInstances` (by id): for instances without
+   * outputs, such as those an `up --keep-failed` kept.
+   */
+  readFoundConsole?(scope: InstanceScope, id: string): Promise<ConsoleLog>;
+  /** Removes the given instances (found by `listInstances`) completely; safe to repeat. */
+  sweep?(scope: InstanceScope, instances: readonly FoundInstance[]): Promise<void>;
+  /**
+   * True for a target whose stacks hold no credentials (local QEMU): it may use the built-in
+   * local-only passphrase of scripts/env.sh. Every other target's stack needs the user's own.
+   */
+  readonly localOnly?: boolean;
 }

@@ -15,10 +15,18 @@ import {
 
 describe("exit codes", () => {
   test("the table is Pulumi's taxonomy, and docs/cli.md documents exactly it", () => {
-    expect(ExitCode).toEqual({ Ok: 0, Error: 1, Config: 2, Auth: 3, Deployment: 4 });
+    expect(ExitCode).toEqual({
+      Ok: 0,
+      Error: 1,
+      Config: 2,
+      Auth: 3,
+      Deployment: 4,
+      Cancelled: 8,
+      Locked: 10,
+    });
     const doc = fs.readFileSync(path.join(repoRoot, "docs", "cli.md"), "utf8");
-    const rows = [...doc.matchAll(/^\| `(\d)` \|/gm)].map((m) => Number(m[1]));
-    expect(rows).toEqual([0, 1, 2, 3, 4]);
+    const rows = [...doc.matchAll(/^\| `(\d+)` \|/gm)].map((m) => Number(m[1]));
+    expect(rows).toEqual([0, 1, 2, 3, 4, 8, 10]);
   });
 });
 
@@ -53,7 +61,19 @@ describe("exoform CLI (built binary)", () => {
     const r = await project.exoform([]);
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/^usage: exoform <command>/);
-    for (const cmd of ["build", "up", "check", "logs", "down", "status"])
+    for (const cmd of [
+      "build",
+      "preview",
+      "up",
+      "check",
+      "logs",
+      "outputs",
+      "refresh",
+      "down",
+      "cancel",
+      "status",
+      "pulumi",
+    ])
       expect(r.stdout).toContain(`  ${cmd}`);
   });
 
@@ -75,7 +95,7 @@ describe("exoform CLI (built binary)", () => {
   });
 
   test("a stack without a stack file: exit 2 naming the file and the known stacks", async () => {
-    const r = await project.exoform(["up", "nosuch"]);
+    const r = await project.exoform(["up", "nosuch", "--yes"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
       "no stack file stacks/Pulumi.nosuch.yaml (stacks: bad, good, ocean)",
@@ -83,7 +103,7 @@ describe("exoform CLI (built binary)", () => {
   });
 
   test("an invalid stack file: exit 2 naming the file and every bad field", async () => {
-    const r = await project.exoform(["up", "bad"]);
+    const r = await project.exoform(["up", "bad", "--yes"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("stacks/Pulumi.bad.yaml: invalid stack configuration");
     expect(r.stderr).toContain("exoform:instances:");
@@ -92,17 +112,17 @@ describe("exoform CLI (built binary)", () => {
   });
 
   test("a target that does not exist: exit 2, nothing deployed", async () => {
-    const r = await project.exoform(["up", "ocean"]);
+    const r = await project.exoform(["up", "ocean", "--yes"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      'stacks/Pulumi.ocean.yaml: invalid stack configuration:\n  exoform:target: "vmware" is not a target (targets: local, digitalocean, proxmox)',
+      'stacks/Pulumi.ocean.yaml: invalid stack configuration:\n  line 2: exoform:target: "vmware" is not a target (targets: local, digitalocean, proxmox)',
     );
   });
 
   test("a passphrase that does not match the stack file's salt: exit 3", async () => {
     // "good" is not in the backend yet: creating it needs the secrets manager, which refuses.
     const env = { ...project.env, PULUMI_CONFIG_PASSPHRASE: "not-the-right-one" };
-    const r = await run(path.join(repoRoot, "bin", "exoform"), ["up", "good"], {
+    const r = await run(path.join(repoRoot, "bin", "exoform"), ["up", "good", "--yes"], {
       cwd: project.dir,
       env,
     });
@@ -118,7 +138,7 @@ describe("exoform CLI (built binary)", () => {
   });
 
   test("--json: a failure is a JSON result on stdout and the message on stderr", async () => {
-    const r = await project.exoform(["up", "nosuch", "--json"]);
+    const r = await project.exoform(["up", "nosuch", "--json", "--yes"]);
     expect(r.code).toBe(2);
     expect(jsonResult(r)).toMatchObject({ type: "result", command: "up", ok: false, exitCode: 2 });
     expect(r.stderr).toContain("no stack file");
@@ -154,5 +174,63 @@ describe("exoform CLI (built binary)", () => {
     expect(r.code).toBe(0);
     const names = (jsonResult(r).stacks as { name: string }[]).map((s) => s.name);
     expect(names).toEqual(["bad", "good", "ocean"]);
+  });
+
+  test("--version names exoform, pulumi and node", async () => {
+    const r = await project.exoform(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^exoform \d+\.\d+\.\d+ \(pulumi v3\.\d+\.\d+, node v\d+/);
+  });
+
+  test("up and down without a terminal and without --yes: exit 2 before anything, as pulumi", async () => {
+    for (const cmd of ["up", "down", "refresh"]) {
+      const r = await project.exoform([cmd, "good"]);
+      expect({ cmd, code: r.code }).toEqual({ cmd, code: 2 });
+      expect(r.stderr).toContain(
+        "--yes must be passed in to proceed when running in non-interactive mode",
+      );
+    }
+  });
+
+  test("preview -s: the plan, nothing created; outputs of an undeployed stack: exit 4", async () => {
+    const r = await project.exoform(["preview", "-s", "good"]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    expect(r.stdout).toMatch(/^good: \d+ to create/);
+    expect(r.stdout).toMatch(/\+ {2}create vm-0-qemu \(dynamic:QemuVm\)/);
+    expect(fs.existsSync(path.join(project.dir, ".exoform", "stacks", "good", "instances"))).toBe(
+      false,
+    );
+    const two = await project.exoform(["preview", "good", "-s", "bad"]);
+    expect(two.code).toBe(2);
+    const outputs = await project.exoform(["outputs", "--stack", "good", "--json"]);
+    expect(outputs.code).toBe(4);
+  });
+
+  test("exoform pulumi runs the project's pulumi with its settings; cancel of an unlocked stack", async () => {
+    const r = await project.exoform(["pulumi", "stack", "ls", "--json"]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name)).toContain("good");
+    const cancel = await project.exoform(["cancel", "good"]);
+    expect(cancel.code).toBe(0);
+    expect(cancel.stdout).toContain("good is not locked: nothing to cancel");
+  });
+
+  test("on a terminal, up shows the plan and asks; no is exit 8 with nothing changed", async () => {
+    // `script` gives the CLI a pseudo-terminal, as a user's shell would.
+    const env = { ...project.env };
+    delete env.CI;
+    const bin = path.join(repoRoot, "bin", "exoform");
+    const r = await run("script", ["-qec", `${bin} up good`, "/dev/null"], {
+      cwd: project.dir,
+      env,
+      input: "n\n",
+    });
+    expect(r.code).toBe(8);
+    expect(r.stdout).toMatch(/good: \d+ to create/);
+    expect(r.stdout).toMatch(/Do you want to perform this update of good\?/);
+    expect(r.stdout).toContain("cancelled: nothing was changed");
+    expect(fs.existsSync(path.join(project.dir, ".exoform", "stacks", "good", "instances"))).toBe(
+      false,
+    );
   });
 });

@@ -14,7 +14,7 @@ export interface ExoformProject {
   readonly env: NodeJS.ProcessEnv;
   /** Moves the whole project (state, stacks, .exoform) to a new directory, as a user's `mv` would. */
   move(): void;
-  /** Writes stacks/Pulumi.<stack>.yaml. */
+  /** Writes stacks/Pulumi.<stack>.yaml, keeping the salt Pulumi wrote into an earlier one. */
   writeStack(stack: string, yaml: string): void;
   /** Runs bin/exoform; never throws on a non-zero exit. */
   exoform(args: string[]): Promise<RunResult>;
@@ -22,6 +22,15 @@ export interface ExoformProject {
   pulumi(args: string[]): Promise<RunResult>;
   cleanup(): void;
 }
+
+/** The built-in local-only passphrase (scripts/env.sh). */
+const LOCAL_PASSPHRASE = "exoform-local-only";
+
+/**
+ * A passphrase for test stacks of targets that hold credentials: exoform refuses the built-in
+ * one for them (docs/cli.md, "Secrets").
+ */
+export const TEST_PASSPHRASE = "exoform-test-only-passphrase";
 
 /** The salt of the default local passphrase, so `stack init` leaves the stack file alone. */
 const LOCAL_SALT = /^encryptionsalt: .*$/m.exec(
@@ -38,7 +47,7 @@ export function createExoformProject(name: string): ExoformProject {
   fs.mkdirSync(path.join(dir, ".pulumi-home"));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PULUMI_CONFIG_PASSPHRASE: "exoform-local-only",
+    PULUMI_CONFIG_PASSPHRASE: LOCAL_PASSPHRASE,
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     CI: "1",
@@ -62,11 +71,16 @@ export function createExoformProject(name: string): ExoformProject {
       dir = to;
       pointEnvAt(dir);
     },
-    writeStack: (stack, yaml) =>
-      fs.writeFileSync(
-        path.join(dir, "stacks", `Pulumi.${stack}.yaml`),
-        `${yaml.trim()}\n${LOCAL_SALT}\n`,
-      ),
+    writeStack: (stack, yaml) => {
+      const file = path.join(dir, "stacks", `Pulumi.${stack}.yaml`);
+      // The salt Pulumi wrote when it created the stack stays; a new file under the local
+      // passphrase gets its committed salt; under another passphrase Pulumi makes one.
+      const kept = fs.existsSync(file)
+        ? /^encryptionsalt: .*$/m.exec(fs.readFileSync(file, "utf8"))?.[0]
+        : undefined;
+      const salt = kept ?? (env.PULUMI_CONFIG_PASSPHRASE === LOCAL_PASSPHRASE ? LOCAL_SALT : "");
+      fs.writeFileSync(file, `${yaml.trim()}\n${salt}\n`);
+    },
     exoform: (args) => run(path.join(repoRoot, "bin", "exoform"), args, { cwd: dir, env }),
     pulumi: (args) => run("pulumi", [...args, "--non-interactive"], { cwd: dir, env }),
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
@@ -94,6 +108,28 @@ export function localStackYaml(opts: {
   exoform:health:
 ${health}
 ${opts.extra ?? ""}`;
+}
+
+/**
+ * A local stack whose instance boots but never answers: a static address outside QEMU
+ * user-mode networking's 10.0.2.0/24, so the guest says so on its serial console while the
+ * forwarded HTTP port never reaches it. Its health check fails after `deadlineSeconds`.
+ */
+export function unreachableStackYaml(deadlineSeconds: number): string {
+  return `config:
+  exoform:target: local
+  exoform:image:
+    hostname: exoform-test
+    network:
+      mode: static
+      address: 192.168.77.10/24
+    http:
+      port: 80
+      body: "never seen"
+  exoform:health:
+    deadlineSeconds: ${deadlineSeconds}
+  exoform:local:
+    network: user`;
 }
 
 /** The JSON result line of a `--json` run. */

@@ -16,6 +16,7 @@ import {
   ExoformProject,
   jsonResult,
   localStackYaml,
+  unreachableStackYaml,
 } from "../cli/exoform-project";
 
 jest.setTimeout(300_000);
@@ -85,15 +86,20 @@ function qemusOf(dir: string): number[] {
 
 describe("local stack, end to end", () => {
   let project: ExoformProject;
-  const stack = "e2e";
+  // Namespaces are machine-wide: names unique to this run keep concurrent runs (other
+  // checkouts on the same machine) out of each other's assertions.
+  const run = process.pid.toString(36);
+  const stack = `e2e${run}`;
+  const silent = `silent${run}`;
+  const moved = `moved${run}`;
 
   beforeAll(() => {
     project = createExoformProject("local-e2e");
   });
   afterAll(async () => {
     if (!project) return;
-    await project.exoform(["down", stack]);
-    await project.exoform(["down", "silent"]);
+    await project.exoform(["down", stack, "--yes"]);
+    await project.exoform(["down", silent, "--yes"]);
     // Whatever a failed test left behind must not outlive it.
     for (const pid of qemusOf(project.dir)) process.kill(pid, "SIGKILL");
     project.cleanup();
@@ -101,7 +107,7 @@ describe("local stack, end to end", () => {
 
   test("up, no-op refresh and up, body change replaces, down cleans everything", async () => {
     project.writeStack(stack, localStackYaml({ body: "first body\n" }));
-    const up1 = await project.exoform(["up", stack, "--json"]);
+    const up1 = await project.exoform(["up", stack, "--json", "--yes"]);
     expect({ code: up1.code, stderr: up1.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     const first = jsonResult(up1);
     const [vm1] = instancesOf(first, project.dir);
@@ -134,13 +140,13 @@ describe("local stack, end to end", () => {
       stack,
     ]);
     expect({ code: refresh.code, out: refresh.stdout + refresh.stderr }).toMatchObject({ code: 0 });
-    const up2 = await project.exoform(["up", stack, "--json"]);
+    const up2 = await project.exoform(["up", stack, "--json", "--yes"]);
     expect(up2.code).toBe(0);
     expect(jsonResult(up2).changes).toEqual({});
     expect(instancesOf(jsonResult(up2), project.dir)[0].pid).toBe(vm1.pid);
 
     project.writeStack(stack, localStackYaml({ body: "second body\n" }));
-    const up3 = await project.exoform(["up", stack, "--json"]);
+    const up3 = await project.exoform(["up", stack, "--json", "--yes"]);
     expect(up3.code).toBe(0);
     const third = jsonResult(up3);
     const [vm2] = instancesOf(third, project.dir);
@@ -167,14 +173,14 @@ describe("local stack, end to end", () => {
     expect(refreshed.code).toBe(0);
     const status = await project.exoform(["status"]);
     expect(status.stdout).toMatch(new RegExp(`${vm2.name} .* NOT RUNNING`));
-    const up4 = await project.exoform(["up", stack, "--json"]);
+    const up4 = await project.exoform(["up", stack, "--json", "--yes"]);
     expect(up4.code).toBe(0);
     const [vm3] = instancesOf(jsonResult(up4), project.dir);
     expect(vm3.pid).not.toBe(vm2.pid);
     expect(vm3.health.healthy).toBe(true);
     if (isRoot) expect(namespaces(`exoform-${stack}-`)).toEqual([vm3.netns]);
 
-    const down = await project.exoform(["down", stack]);
+    const down = await project.exoform(["down", stack, "--yes"]);
     expect(down.code).toBe(0);
     expect(processAlive(vm3.pid)).toBe(false);
     expect(qemusOf(project.dir)).toEqual([]);
@@ -183,28 +189,10 @@ describe("local stack, end to end", () => {
   });
 
   test("an instance that never answers fails the deployment clearly and is rolled back", async () => {
-    // A static address outside QEMU user-mode networking's 10.0.2.0/24: the guest boots and
-    // says so on its serial console, but the forwarded HTTP port never reaches it.
-    project.writeStack(
-      "silent",
-      `config:
-  exoform:target: local
-  exoform:image:
-    hostname: exoform-test
-    network:
-      mode: static
-      address: 192.168.77.10/24
-    http:
-      port: 80
-      body: "never seen"
-  exoform:health:
-    deadlineSeconds: 5
-  exoform:local:
-    network: user`,
-    );
-    const r = await project.exoform(["up", "silent"]);
+    project.writeStack(silent, unreachableStackYaml(5));
+    const r = await project.exoform(["up", silent, "--yes"]);
     expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/health check failed for silent-0:/);
+    expect(r.stderr).toMatch(new RegExp(`health check failed for ${silent}-0:`));
     expect(r.stderr).toMatch(
       /http: GET http:\/\/127\.0\.0\.1:\d+\/health did not succeed within 5 s \(last: \w+/,
     );
@@ -213,14 +201,14 @@ describe("local stack, end to end", () => {
     );
     expect(r.stderr).toMatch(/rollback: nothing of the failed deployment is left running/);
     expect(qemusOf(project.dir)).toEqual([]);
-    if (isRoot) expect(namespaces("exoform-silent-")).toEqual([]);
-    const instancesDir = path.join(project.dir, ".exoform", "stacks", "silent", "instances");
+    if (isRoot) expect(namespaces(`exoform-${silent}-`)).toEqual([]);
+    const instancesDir = path.join(project.dir, ".exoform", "stacks", silent, "instances");
     expect(fs.existsSync(instancesDir) ? fs.readdirSync(instancesDir) : []).toEqual([]);
   });
 
   test("a project moved after deploying: down from the new place stops the VM", async () => {
-    project.writeStack("moved", localStackYaml({ body: "moved\n" }));
-    const up = await project.exoform(["up", "moved", "--json"]);
+    project.writeStack(moved, localStackYaml({ body: "moved\n" }));
+    const up = await project.exoform(["up", moved, "--json", "--yes"]);
     expect(up.code).toBe(0);
     const [vm] = instancesOf(jsonResult(up), project.dir);
     expect(processAlive(vm.pid)).toBe(true);
@@ -229,15 +217,15 @@ describe("local stack, end to end", () => {
     expect(fs.existsSync(before)).toBe(false);
     // The state names the old place nowhere the provider needs it.
     const status = await project.exoform(["status"]);
-    expect(status.stdout).toMatch(/moved-0 .* running/);
-    const down = await project.exoform(["down", "moved"]);
+    expect(status.stdout).toMatch(new RegExp(`${moved}-0 .* running`));
+    const down = await project.exoform(["down", moved, "--yes"]);
     expect({ code: down.code, stderr: down.stderr }).toEqual({
       code: 0,
       stderr: expect.any(String),
     });
     await waitFor(() => !processAlive(vm.pid));
     expect(qemusOf(before)).toEqual([]);
-    if (isRoot) expect(namespaces("exoform-moved-")).toEqual([]);
+    if (isRoot) expect(namespaces(`exoform-${moved}-`)).toEqual([]);
   });
 
   test("a fresh clone (no .exoform/stacks files) still stops the VM the state knows, user networking too", async () => {

@@ -36,7 +36,7 @@ describe("a target registered from outside the shared files", () => {
     });
   });
   afterAll(async () => {
-    await project?.exoform(["down", "lb"]);
+    await project?.exoform(["down", "lb", "--yes"]);
     project?.cleanup();
   });
 
@@ -53,7 +53,7 @@ describe("a target registered from outside the shared files", () => {
     pingCount: 2
     httpCount: 2`,
     );
-    const up = await project.exoform(["up", "lb", "--json"]);
+    const up = await project.exoform(["up", "lb", "--json", "--yes"]);
     expect({ code: up.code, stderr: up.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     const outputs = jsonResult(up).outputs as {
       target: string;
@@ -81,7 +81,7 @@ describe("a target registered from outside the shared files", () => {
     expect(status.stdout).toMatch(/lb: loopback, 2 instance\(s\)/);
     expect(status.stdout).toMatch(/lb-1 .* running/);
 
-    const down = await project.exoform(["down", "lb"]);
+    const down = await project.exoform(["down", "lb", "--yes"]);
     expect(down.code).toBe(0);
     for (const i of outputs.instances) expect(alive(i.extras.pid)).toBe(false);
   });
@@ -91,7 +91,7 @@ describe("a target registered from outside the shared files", () => {
       "bad",
       "config:\n  exoform:target: loopback\n  exoform:loopback:\n    greting: hi",
     );
-    const r = await project.exoform(["up", "bad"]);
+    const r = await project.exoform(["up", "bad", "--yes"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("exoform:loopback.greting: unknown setting");
   });
@@ -101,7 +101,7 @@ describe("a target registered from outside the shared files", () => {
       "mixed",
       "config:\n  exoform:target: loopback\n  exoform:local:\n    accel: tcg",
     );
-    const r = await project.exoform(["up", "mixed"]);
+    const r = await project.exoform(["up", "mixed", "--yes"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /exoform:local: settings of the local target, but exoform:target is "loopback"/,

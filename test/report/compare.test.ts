@@ -49,7 +49,7 @@ describe("exoform compare", () => {
     );
   });
   afterAll(async () => {
-    for (const s of ["q", "lb", "other"]) await project?.exoform(["down", s]);
+    for (const s of ["q", "lb", "other"]) await project?.exoform(["down", s, "--yes"]);
     project?.cleanup();
   });
 

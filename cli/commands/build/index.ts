@@ -16,7 +16,8 @@ import {
 import { stackStateDir } from "../../../infra/state-dir";
 import { Command, CommandContext, stackArg } from "../../command";
 import { CliError, ExitCode } from "../../exit-codes";
-import { loadStackConfig, openStack, projectDir } from "../../stack";
+import { stackConfigFromPulumi } from "../../../infra/config";
+import { openStack, projectDir, requireStackFile } from "../../stack";
 
 export const buildCommand: Command = {
   name: "build",
@@ -28,7 +29,7 @@ export const buildCommand: Command = {
     const configFile = typeof ctx.flags.config === "string" ? ctx.flags.config : undefined;
     const config = configFile
       ? await configFromFile(configFile)
-      : (await loadStackConfig(await openStack(name))).image;
+      : (await configOfStack(name)).image;
     const outDir =
       typeof ctx.flags.out === "string"
         ? path.resolve(ctx.flags.out)
@@ -39,6 +40,20 @@ export const buildCommand: Command = {
     ]);
   },
 };
+
+/**
+ * The stack's configuration from its stack file, without touching the backend; a stack file
+ * with secure exoform values needs Pulumi to decrypt them.
+ */
+async function configOfStack(name: string) {
+  const file = requireStackFile(name);
+  if (file.secureKeys.some((k) => k.startsWith("exoform:"))) return (await openStack(name)).config;
+  return stackConfigFromPulumi(
+    name,
+    file.flat,
+    (message) => new CliError(message, ExitCode.Config),
+  );
+}
 
 async function configFromFile(file: string): Promise<ImageConfig> {
   try {

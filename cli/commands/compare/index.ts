@@ -41,7 +41,9 @@ export const compareCommand: Command = {
     }
     try {
       if (ctx.flags.deploy) {
-        for (const stack of stacks) await upCommand.run({ ...ctx, args: [stack] });
+        // --deploy and --destroy are the confirmation: the nested commands do not ask again.
+        for (const stack of stacks)
+          await upCommand.run({ ...ctx, args: [stack], flags: { ...ctx.flags, yes: true } });
       }
       const inputs: ComparedStackInput[] = [];
       for (const stack of stacks) inputs.push({ stack, ...(await deployedOutputs(stack)) });
@@ -67,7 +69,8 @@ export const compareCommand: Command = {
       ]);
     } finally {
       if (ctx.flags.destroy) {
-        for (const stack of stacks) await downCommand.run({ ...ctx, args: [stack] });
+        for (const stack of stacks)
+          await downCommand.run({ ...ctx, args: [stack], flags: { ...ctx.flags, yes: true } });
       }
     }
   },

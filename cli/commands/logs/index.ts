@@ -6,6 +6,8 @@ import type { InstanceOutput } from "../../../infra/outputs";
 import type { Target } from "../../../infra/targets";
 import { Command, CommandContext, stackArg, targetOf } from "../../command";
 import { CliError, ExitCode } from "../../exit-codes";
+import { foundInstances } from "../../recover";
+import { existingStack, projectDir, stackOutputs } from "../../stack";
 import { deployedOutputs } from "../check";
 
 export const logsCommand: Command = {
@@ -15,6 +17,13 @@ export const logsCommand: Command = {
   options: { follow: { type: "boolean", short: "f" } },
   async run(ctx: CommandContext) {
     const name = stackArg(ctx);
+    const kept = await keptInstanceLogs(name);
+    if (kept) {
+      const lines = kept.flatMap((l) =>
+        kept.length > 1 ? [`==> ${l.name} (${l.source}) <==`, l.text] : [l.text],
+      );
+      return ctx.output.result("logs", { stack: name, logs: kept }, lines);
+    }
     const outputs = await deployedOutputs(name);
     const target = targetOf(outputs);
     if (!target?.readConsole) {
@@ -45,6 +54,30 @@ export const logsCommand: Command = {
     ctx.output.result("logs", { stack: name, logs }, lines);
   },
 };
+
+/**
+ * The console logs of a stack that has instances but no outputs (an `up --keep-failed` that
+ * failed), as the targets find them; undefined when the stack has outputs or nothing is found.
+ */
+async function keptInstanceLogs(
+  name: string,
+): Promise<{ name: string; source: string; text: string }[] | undefined> {
+  const stack = await existingStack(name);
+  const outputs = stack ? await stackOutputs(stack) : undefined;
+  if (outputs && outputs.instances.length > 0) return undefined;
+  const scope = { stack: name, projectDir: projectDir() };
+  const logs = [];
+  for (const { target, instance } of await foundInstances(name)) {
+    if (!target.readFoundConsole) continue;
+    const log = await target.readFoundConsole(scope, instance.id);
+    logs.push({
+      name: instance.id,
+      source: log.source,
+      text: log.text ?? `(no console log at ${log.source})`,
+    });
+  }
+  return logs.length ? logs : undefined;
+}
 
 /** Prints the log and then whatever the instance adds, until interrupted. */
 async function follow(target: Target, instance: InstanceOutput): Promise<void> {

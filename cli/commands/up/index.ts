@@ -7,54 +7,73 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import type { EventSink } from "../../../lib/events";
 import type { InstanceOutput } from "../../../infra/outputs";
-import { Command, CommandContext, describeInstance, stackArg, targetOf } from "../../command";
-import { EngineEventState, newEngineEventState, translateEngineEvent } from "../../engine-events";
-import { openEventChannel } from "../../event-channel";
+import {
+  Command,
+  CommandContext,
+  describeInstance,
+  stackArg,
+  targetOf,
+  yesFlag,
+} from "../../command";
+import { confirmOrStop, requireYesWhenNonInteractive } from "../../confirm";
+import type { EngineEventState } from "../../engine-events";
 import { CliError, ExitCode } from "../../exit-codes";
-import { cliErrorFromPulumi, loadStackConfig, openStack, stackOutputs } from "../../stack";
+import { engineOperation } from "../../operation";
+import { planLines, previewPlan } from "../../plan";
+import { recoverStack } from "../../recover";
+import { cliErrorFromPulumi, openStack, stackOutputs } from "../../stack";
 
 export const upCommand: Command = {
   name: "up",
-  usage: "up [stack] [--keep-failed]",
-  summary: "build, deploy and health-check a stack (default: local)",
-  options: { "keep-failed": { type: "boolean" } },
+  usage: "up [stack] [--yes] [--keep-failed]",
+  summary: "build, deploy and health-check a stack (default: local); asks first unless --yes",
+  options: { "keep-failed": { type: "boolean" }, yes: { type: "boolean", short: "y" } },
   async run(ctx: CommandContext) {
     const name = stackArg(ctx);
+    const yes = yesFlag(ctx);
+    requireYesWhenNonInteractive("up", yes, ctx.json);
     const onEvent = ctx.output.event;
-    const stack = await openStack(name);
-    const config = await loadStackConfig(stack);
+    const { stack, config } = await openStack(name);
+    await recoverStack(name, stack, onEvent);
+    if (!yes) {
+      const plan = await previewPlan(stack, onEvent);
+      ctx.output.finish();
+      process.stderr.write(planLines(name, plan).join("\n") + "\n");
+      await confirmOrStop(`Do you want to perform this update of ${name}?`, false);
+    }
 
     onEvent({
       phase: "deploy",
       status: "start",
       message: `pulumi up ${name} (target ${config.target})`,
     });
-    const state = newEngineEventState();
-    let changes: Record<string, number> = {};
-    const channel = await openEventChannel(stack, onEvent);
-    try {
-      const result = await stack.up({
-        color: "never",
-        onEvent: (e) => translateEngineEvent(e, state).forEach(onEvent),
-      });
-      changes = Object.fromEntries(
-        Object.entries(result.summary.resourceChanges ?? {}).filter(([op]) => op !== "same"),
-      ) as Record<string, number>;
-      const said = Object.entries(changes).map(([op, n]) => `${n} ${op}`);
-      onEvent({
-        phase: "deploy",
-        status: "stop",
-        message: said.length ? said.join(", ") : "no changes",
-      });
-    } catch (e) {
-      await channel.close();
-      onEvent({ phase: "deploy", status: "error", message: "failed" });
-      const error = deploymentError(e, state);
-      if (!ctx.flags["keep-failed"] && state.created.length > 0)
-        await rollBack(stack, state, onEvent);
-      throw error;
-    }
-    await channel.close();
+    const changes = await engineOperation(stack, onEvent, async (run) => {
+      try {
+        const result = await stack.up({ color: "never", signal: run.signal, onEvent: run.onEvent });
+        const done = Object.fromEntries(
+          Object.entries(result.summary.resourceChanges ?? {}).filter(([op]) => op !== "same"),
+        ) as Record<string, number>;
+        const said = Object.entries(done).map(([op, n]) => `${n} ${op}`);
+        onEvent({
+          phase: "deploy",
+          status: "stop",
+          message: said.length ? said.join(", ") : "no changes",
+        });
+        return done;
+      } catch (e) {
+        onEvent({ phase: "deploy", status: "error", message: "failed" });
+        if (run.interrupted()) throw e;
+        const error = deploymentError(e, run.state);
+        if (!ctx.flags["keep-failed"] && run.state.created.length > 0)
+          await rollBack(stack, run.state, onEvent);
+        else if (ctx.flags["keep-failed"] && run.state.created.length > 0)
+          throw new CliError(
+            `${error.message}\n(kept for debugging: exoform status ${name}, exoform logs ${name}; exoform down ${name} removes it)`,
+            error.exitCode,
+          );
+        throw error;
+      }
+    });
 
     const outputs = await stackOutputs(stack);
     const instances = outputs?.instances ?? [];

@@ -4,6 +4,7 @@
  * wording of its QemuVm resources.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { readConsoleLines } from "../../../lib/console";
 import type { InstanceOutput } from "../../outputs";
 import { instanceExtras } from "../extras";
@@ -50,6 +51,27 @@ export const localTarget: Target<LocalSettings> = {
     ]);
     return isQemuRunning(inProject(pidFile), pid);
   },
+  async listInstances(scope) {
+    const { listLocalInstances } = await import("./orphans");
+    return listLocalInstances(scope);
+  },
+  async sweep(scope, instances) {
+    const { sweepLocalInstances } = await import("./orphans");
+    await sweepLocalInstances(scope, instances);
+  },
+  async readFoundConsole(scope, id) {
+    const { stackStateDir } = await import("../../state-dir");
+    const file = path.join(
+      stackStateDir(scope.projectDir, scope.stack),
+      "instances",
+      id,
+      "serial.log",
+    );
+    const source = path.relative(scope.projectDir, file);
+    if (!fs.existsSync(file)) return { source };
+    return { source, text: readConsoleLines(file).join("\n").trim() };
+  },
+  localOnly: true,
   describeInstance(instance) {
     const { netns, pid } = extrasOf(instance);
     return `${netns ? `in netns ${netns}` : "via QEMU user-mode networking"} (pid ${pid})`;

@@ -10,6 +10,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { scrubbedEnv } from "../../../lib/child-env";
 import { formatIpv4, prefixToMask as prefixBits } from "../../../lib/ipv4";
 import { pidOfWriter } from "./pidfile";
 
@@ -46,7 +47,7 @@ export function netnsCommand(name: string, argv: readonly string[]): string[] {
 export async function run(argv: readonly string[]): Promise<string> {
   const [file, ...args] = argv;
   try {
-    return (await execFileAsync(file, args, { timeout: 30_000 })).stdout;
+    return (await execFileAsync(file, args, { timeout: 30_000, env: scrubbedEnv() })).stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(`${argv.join(" ")}: ${(err.stderr || err.message).trim()}`);

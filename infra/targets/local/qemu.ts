@@ -10,6 +10,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { promisify } from "node:util";
+import { scrubbedEnv } from "../../../lib/child-env";
 import { netnsCommand, TAP_DEVICE } from "./netns";
 import { readConsoleLines as readSerial } from "../../../lib/console";
 import { pidOfWriter } from "./pidfile";
@@ -103,7 +104,7 @@ export async function launchQemu(o: QemuOptions): Promise<{ pid: number }> {
   fs.rmSync(o.serialLog, { force: true });
   const [file, ...args] = qemuCommand(o);
   try {
-    await execFileAsync(file, args, { timeout: 30_000 });
+    await execFileAsync(file, args, { timeout: 30_000, env: scrubbedEnv() });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(`QEMU did not start: ${(err.stderr || err.message).trim()}`);

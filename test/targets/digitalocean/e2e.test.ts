@@ -23,7 +23,12 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { createExoformProject, ExoformProject, jsonResult } from "../../cli/exoform-project";
+import {
+  createExoformProject,
+  ExoformProject,
+  jsonResult,
+  TEST_PASSPHRASE,
+} from "../../cli/exoform-project";
 import { RunResult } from "../../helpers/pulumi";
 import { startS3Server, S3TestServer } from "../../helpers/s3-server";
 import {
@@ -101,7 +106,7 @@ describePrivileged("DigitalOcean target, end to end on the emulator", () => {
       env: project.env,
     });
   const up = async (): Promise<{ run: RunResult; result: Result }> => {
-    const run = await exoform(["up", STACK, "--json"]);
+    const run = await exoform(["up", STACK, "--json", "--yes"]);
     return { run, result: jsonResult(run) as unknown as Result };
   };
   const account = () => JSON.parse(fs.readFileSync(path.join(stateDir, "account.json"), "utf8"));
@@ -118,6 +123,8 @@ describePrivileged("DigitalOcean target, end to end on the emulator", () => {
     ns.removeOnAbort(project.dir);
     stateDir = path.join(project.dir, ".do-emulator");
     Object.assign(project.env, {
+      // A DigitalOcean stack refuses the built-in local passphrase.
+      PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
       EXOFORM_DO_EMULATOR_DIR: stateDir,
       EXOFORM_DO_EMULATOR_TOKEN: TOKEN,
       DIGITALOCEAN_TOKEN: TOKEN,
@@ -129,7 +136,7 @@ describePrivileged("DigitalOcean target, end to end on the emulator", () => {
 
   afterAll(async () => {
     if (loop) await loop.stop();
-    if (project && ns) await exoform(["down", STACK]).catch(() => undefined);
+    if (project && ns) await exoform(["down", STACK, "--yes"]).catch(() => undefined);
     const name = ns?.name;
     if (ns) await ns.remove();
     if (name)
@@ -202,7 +209,7 @@ describePrivileged("DigitalOcean target, end to end on the emulator", () => {
     good = first.outputs;
     loop = await ProbeLoop.start(ns, `http://${reservedIpOf(first)}/health`);
     project.writeStack(STACK, stackYaml("third body\n", s3.endpoint, { broken: true }));
-    broken = await exoform(["up", STACK, "--json"]);
+    broken = await exoform(["up", STACK, "--json", "--yes"]);
     expect(broken.code).not.toBe(0);
     expect(jsonResult(broken).ok).toBe(false);
     expect(broken.stdout + broken.stderr).toMatch(/health/i);
@@ -230,7 +237,7 @@ describePrivileged("DigitalOcean target, end to end on the emulator", () => {
   });
 
   test("down leaves nothing behind", async () => {
-    const down = await exoform(["down", STACK]);
+    const down = await exoform(["down", STACK, "--yes"]);
     expect({ code: down.code, why: down.code ? failure(down) : "" }).toEqual({ code: 0, why: "" });
     const a = account();
     for (const kind of ["images", "droplets", "firewalls", "reservedIps", "sshKeys"])

@@ -15,7 +15,12 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { createExoformProject, ExoformProject, jsonResult } from "../../cli/exoform-project";
+import {
+  createExoformProject,
+  ExoformProject,
+  jsonResult,
+  TEST_PASSPHRASE,
+} from "../../cli/exoform-project";
 import { ProxmoxEmulator } from "../../emulators/proxmox/emulator";
 import { describeAsRoot } from "../../helpers/privilege";
 
@@ -78,7 +83,7 @@ describeAsRoot("Proxmox target, end to end against the PVE emulator", () => {
   }
 
   async function up() {
-    const r = await project.exoform(["up", STACK, "--json"]);
+    const r = await project.exoform(["up", STACK, "--json", "--yes"]);
     return { ...r, result: jsonResult(r) };
   }
 
@@ -130,6 +135,8 @@ describeAsRoot("Proxmox target, end to end against the PVE emulator", () => {
   beforeAll(async () => {
     pve = await ProxmoxEmulator.start({ authFailureDelayMs: 50 });
     project = createExoformProject("pve-e2e");
+    // A Proxmox stack holds a token: it refuses the built-in local passphrase.
+    project.env.PULUMI_CONFIG_PASSPHRASE = TEST_PASSPHRASE;
     project.writeStack(STACK, stackYaml());
     const init = await project.pulumi(["stack", "init", STACK]);
     expect(init.code).toBe(0);
@@ -138,7 +145,7 @@ describeAsRoot("Proxmox target, end to end against the PVE emulator", () => {
 
   afterAll(async () => {
     if (project) {
-      await project.exoform(["down", STACK]);
+      await project.exoform(["down", STACK, "--yes"]);
       project.cleanup();
     }
     await pve?.stop();
@@ -324,12 +331,12 @@ describeAsRoot("Proxmox target, end to end against the PVE emulator", () => {
         4,
       );
     } finally {
-      expect((await project.exoform(["down", "cmp-local"])).code).toBe(0);
+      expect((await project.exoform(["down", "cmp-local", "--yes"])).code).toBe(0);
     }
   });
 
   test("destroy leaves no VM, disk, upload or QEMU process; every request validated", async () => {
-    const down = await project.exoform(["down", STACK]);
+    const down = await project.exoform(["down", STACK, "--yes"]);
     expect(down.code).toBe(0);
     await pve.pve.tasks.settle();
     expect(pve.leftovers()).toEqual({ vms: [], volumes: [], runningVms: [] });
