@@ -58,10 +58,26 @@ export interface EngineEventState {
   readonly errors: string[];
   /** Set when a resource operation failed (a deployment error, exit code 4). */
   resourceFailed: boolean;
+  /** The resource operations that failed, in order: which kind of step broke the run. */
+  readonly failedOps: { readonly op: string; readonly urn: string }[];
 }
 
 export function newEngineEventState(): EngineEventState {
-  return { created: [], errors: [], resourceFailed: false };
+  return { created: [], errors: [], resourceFailed: false, failedOps: [] };
+}
+
+/**
+ * Whether a failed run broke only while removing what the program no longer declares (an old
+ * generation, a replaced resource): everything new was created, checked healthy and is
+ * serving, so rolling it back would take down the only healthy instances. Pure.
+ */
+export function onlyRemovalsFailed(state: Pick<EngineEventState, "failedOps">): boolean {
+  return (
+    state.failedOps.length > 0 &&
+    state.failedOps.every(
+      (f) => f.op === "delete" || f.op === "delete-replaced" || f.op === "discard",
+    )
+  );
 }
 
 export function translateEngineEvent(event: EngineEvent, state: EngineEventState): PhaseEvent[] {
@@ -78,7 +94,10 @@ export function translateEngineEvent(event: EngineEvent, state: EngineEventState
     event.resOutputsEvent?.metadata ??
     event.resOpFailedEvent?.metadata;
   if (!step) return [];
-  if (event.resOpFailedEvent) state.resourceFailed = true;
+  if (event.resOpFailedEvent) {
+    state.resourceFailed = true;
+    state.failedOps.push({ op: step.op, urn: step.urn });
+  }
   if (event.resOutputsEvent && step.op === "create") {
     state.created.push(step.urn);
   }

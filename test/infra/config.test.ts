@@ -15,7 +15,12 @@ import {
 import { icmpSkipReason } from "../../infra/targets/local/deploy";
 import { namesPidFile } from "../../infra/targets/local/pidfile";
 import { decodeProgramEvents } from "../../infra/program-events";
-import { newEngineEventState, shortType, translateEngineEvent } from "../../cli/engine-events";
+import {
+  newEngineEventState,
+  onlyRemovalsFailed,
+  shortType,
+  translateEngineEvent,
+} from "../../cli/engine-events";
 import { isCi } from "../helpers/privilege";
 import { repoRoot } from "../helpers/pulumi";
 
@@ -241,6 +246,25 @@ describe("engine events → phase events", () => {
         state,
       ),
     ).toEqual([]);
+  });
+
+  test("a run that failed only while removing old resources is told apart from a failed create", () => {
+    const failed = (op: string) => {
+      const state = newEngineEventState();
+      translateEngineEvent(
+        ev({
+          resOpFailedEvent: { metadata: step(op, QEMU, "vm-0-qemu") as never, status: 1, steps: 1 },
+        }),
+        state,
+      );
+      return state;
+    };
+    expect(onlyRemovalsFailed(failed("delete"))).toBe(true);
+    expect(onlyRemovalsFailed(failed("delete-replaced"))).toBe(true);
+    expect(onlyRemovalsFailed(failed("create"))).toBe(false);
+    expect(onlyRemovalsFailed(failed("update"))).toBe(false);
+    // No failed resource operation (the program itself failed): not a removal failure.
+    expect(onlyRemovalsFailed(newEngineEventState())).toBe(false);
   });
 
   test("resource steps, failures and errors", () => {

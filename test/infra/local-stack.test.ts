@@ -92,6 +92,7 @@ describe("local stack, end to end", () => {
   const stack = `e2e${run}`;
   const silent = `silent${run}`;
   const moved = `moved${run}`;
+  const clone = `clone${run}`;
 
   beforeAll(() => {
     project = createExoformProject("local-e2e");
@@ -100,6 +101,7 @@ describe("local stack, end to end", () => {
     if (!project) return;
     await project.exoform(["down", stack, "--yes"]);
     await project.exoform(["down", silent, "--yes"]);
+    await project.exoform(["down", clone, "--yes"]);
     // Whatever a failed test left behind must not outlive it.
     for (const pid of qemusOf(project.dir)) process.kill(pid, "SIGKILL");
     project.cleanup();
@@ -230,18 +232,18 @@ describe("local stack, end to end", () => {
 
   test("a fresh clone (no .exoform/stacks files) still stops the VM the state knows, user networking too", async () => {
     project.writeStack(
-      "clone",
+      clone,
       localStackYaml({ body: "clone\n", extra: "  exoform:local:\n    network: user" }),
     );
-    const up = await project.exoform(["up", "clone", "--json"]);
+    const up = await project.exoform(["up", clone, "--json", "--yes"]);
     expect(up.code).toBe(0);
     const [vm] = instancesOf(jsonResult(up), project.dir);
     expect(processAlive(vm.pid)).toBe(true);
     // What a new checkout sharing the backend looks like: no pidfile, no serial log, no images.
-    fs.rmSync(path.join(project.dir, ".exoform", "stacks", "clone"), { recursive: true });
+    fs.rmSync(path.join(project.dir, ".exoform", "stacks", clone), { recursive: true });
     const status = await project.exoform(["status"]);
-    expect(status.stdout).toMatch(/clone-0 .* running/);
-    const down = await project.exoform(["down", "clone"]);
+    expect(status.stdout).toMatch(new RegExp(`${clone}-0 .* running`));
+    const down = await project.exoform(["down", clone, "--yes"]);
     expect(down.code).toBe(0);
     await waitFor(() => !processAlive(vm.pid));
   });

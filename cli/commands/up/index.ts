@@ -16,7 +16,7 @@ import {
   yesFlag,
 } from "../../command";
 import { confirmOrStop, requireYesWhenNonInteractive } from "../../confirm";
-import type { EngineEventState } from "../../engine-events";
+import { EngineEventState, onlyRemovalsFailed } from "../../engine-events";
 import { CliError, ExitCode } from "../../exit-codes";
 import { engineOperation } from "../../operation";
 import { planLines, previewPlan } from "../../plan";
@@ -64,6 +64,14 @@ export const upCommand: Command = {
         onEvent({ phase: "deploy", status: "error", message: "failed" });
         if (run.interrupted()) throw e;
         const error = deploymentError(e, run.state);
+        if (onlyRemovalsFailed(run.state)) {
+          // The new instances are healthy and serving: keep them; what could not be removed
+          // is still in the state and the next up removes it.
+          throw new CliError(
+            `${error.message}\n(the new deployment is healthy and serving; only removing what it replaced failed: run exoform up ${name} again to finish)`,
+            error.exitCode,
+          );
+        }
         if (!ctx.flags["keep-failed"] && run.state.created.length > 0)
           await rollBack(stack, run.state, onEvent);
         else if (ctx.flags["keep-failed"] && run.state.created.length > 0)

@@ -279,6 +279,38 @@ describeAsRoot("Proxmox target, end to end against the PVE emulator", () => {
     current = vm;
   });
 
+  test("a failed removal of the old generation keeps the new, healthy VM serving; the next up finishes", async () => {
+    const old = current;
+    body = "removal fails once\n";
+    await writeStack();
+    // The old VM goes first (it depends on the old image), then the old image's delete fails.
+    pve.inject.failNextRequest(
+      "DELETE",
+      "/nodes/{node}/storage/{storage}/content/{volume}",
+      "emulator: injected: storage busy",
+    );
+    const r = await up();
+    expect(r.code).toBe(4);
+    expect(String(r.result.error)).toMatch(/emulator: injected: storage busy/);
+    expect(String(r.result.error)).toMatch(/the new deployment is healthy and serving/);
+    await pve.pve.tasks.settle();
+    // Not rolled back: the new VM runs and serves the new build; the old one is gone.
+    const running = node().running;
+    expect(running).toHaveLength(1);
+    expect(running[0]).not.toBe(old.extras.vmid);
+    // Addressed by DHCP since the DHCP test (static: the pool's other address).
+    const other =
+      pve.leasedAddress(running[0]) ?? (old.address === "10.0.2.50" ? "10.0.2.51" : "10.0.2.50");
+    expect(await probe(other)).toMatch(/^[0-9a-f]{64}$/);
+    expect(await probe(other)).not.toBe(old.health.http.build);
+    expect(node().imports).toHaveLength(2);
+    const again = await up();
+    expect({ code: again.code, error: again.result.error }).toEqual({ code: 0, error: undefined });
+    expect(node().imports).toHaveLength(1);
+    current = instancesOf(again.result)[0];
+    expect(current.extras.vmid).toBe(running[0]);
+  });
+
   test("PVE 8.3 is refused with one clear error before anything is uploaded", async () => {
     pve.setVersion("8.3.5");
     const uploadsBefore = pve.requests.filter((q) => q.path.endsWith("/upload")).length;
