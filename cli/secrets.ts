@@ -22,6 +22,30 @@ export function addSecret(value: unknown): void {
   if (escaped !== value) secrets.add(escaped);
 }
 
+/**
+ * Remembers a config value Pulumi marks secret: the value itself and, when it is a structured
+ * value (JSON text of an object or list: a `config set --secret --path` leaf makes the whole
+ * top-level key secret), every string leaf in it — messages quote leaves, not the whole text.
+ * Over-masks the non-secret leaves of such an object, which is the safe side.
+ */
+export function addSecretConfigValue(value: unknown): void {
+  addSecret(value);
+  let parsed: unknown = value;
+  if (typeof value === "string") {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return;
+    }
+  }
+  const visit = (v: unknown): void => {
+    if (typeof v === "string") addSecret(v);
+    else if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === "object") Object.values(v).forEach(visit);
+  };
+  if (parsed && typeof parsed === "object") visit(parsed);
+}
+
 /** Environment variables whose values are secrets wherever they appear. */
 const SECRET_ENV = /PASSPHRASE|TOKEN|SECRET|PASSWORD|ACCESS_KEY|PRIVATE_KEY/i;
 

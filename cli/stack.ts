@@ -19,7 +19,7 @@ import { findTarget } from "../infra/targets";
 import { parseStackOutputs, StackOutputs, StackOutputsError } from "../infra/outputs";
 import { CliError, ExitCode } from "./exit-codes";
 import { ownRunTag, RUN_TAG_ENV } from "./processes";
-import { addSecret } from "./secrets";
+import { addSecretConfigValue } from "./secrets";
 import { readStackFile, StackFile } from "./stack-file";
 
 /** The project: the repository by default; tests point EXOFORM_PROJECT_DIR at a copy. */
@@ -143,7 +143,7 @@ export async function existingStack(name: string): Promise<Stack | undefined> {
 /** The validated configuration; an invalid one (or a target not implemented yet) is exit code 2. */
 export async function loadStackConfig(stack: Stack): Promise<StackConfig> {
   const all = await pulumiCall(() => stack.getAllConfig());
-  for (const v of Object.values(all)) if (v.secret) addSecret(v.value);
+  for (const v of Object.values(all)) if (v.secret) addSecretConfigValue(v.value);
   const flat = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
   return stackConfigFromPulumi(
     stack.name,

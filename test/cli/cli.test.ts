@@ -233,4 +233,19 @@ describe("exoform CLI (built binary)", () => {
       false,
     );
   });
+
+  test("refresh needs a usable stack file: a missing one is not recreated, a broken one names its line", async () => {
+    const missing = await project.exoform(["refresh", "gone", "--yes"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("no stack file stacks/Pulumi.gone.yaml");
+    expect(fs.existsSync(path.join(project.dir, "stacks", "Pulumi.gone.yaml"))).toBe(false);
+    fs.writeFileSync(
+      path.join(project.dir, "stacks", "Pulumi.broken.yaml"),
+      "config:\n  exoform:target: [local\n",
+    );
+    const broken = await project.exoform(["refresh", "broken", "--yes"]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/stacks\/Pulumi\.broken\.yaml: line \d+: YAML syntax error/);
+    fs.rmSync(path.join(project.dir, "stacks", "Pulumi.broken.yaml"));
+  });
 });

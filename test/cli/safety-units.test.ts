@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { readStackFile } from "../../cli/stack-file";
 import { isEngineHelper } from "../../cli/processes";
-import { addSecret, maskSecrets, MASK } from "../../cli/secrets";
+import { addSecret, addSecretConfigValue, maskSecrets, MASK } from "../../cli/secrets";
 import { removeStackStateDir } from "../../infra/state-dir";
 import { stackNameProblem } from "../../infra/stack-name";
 import { scrubbedEnv } from "../../lib/child-env";
@@ -47,6 +47,14 @@ describe("secrets", () => {
     const text = `bad value "s3cr\\"et-value" and s3cr"et-value`;
     expect(maskSecrets(text)).toBe(`bad value "${MASK}" and ${MASK}`);
     expect(maskSecrets("nothing here")).toBe("nothing here");
+  });
+
+  test("a secret set with --path: the leaf a message quotes is masked, not only the whole object", () => {
+    // Pulumi marks the whole top-level key secret and hands its JSON text.
+    addSecretConfigValue(JSON.stringify({ hostname: "TOPSECRET_hunter2 !!", http: { port: 80 } }));
+    expect(
+      maskSecrets('exoform:image.hostname: must be 1-63 characters (got "TOPSECRET_hunter2 !!")'),
+    ).toBe(`exoform:image.hostname: must be 1-63 characters (got "${MASK}")`);
   });
 
   test("children get the allow-listed environment only", () => {

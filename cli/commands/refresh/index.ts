@@ -1,14 +1,15 @@
 /**
  * `exoform refresh [stack] [--yes]`: `pulumi refresh`: the state learns what really runs (a
  * QEMU that died shows as not running; the next `up` replaces it). Asks first unless --yes,
- * as pulumi does.
+ * as pulumi does. Needs a usable stack file (exit 2 naming its line otherwise; `down` works
+ * without one).
  */
 import { Command, CommandContext, stackArg, yesFlag } from "../../command";
 import { confirmOrStop, requireYesWhenNonInteractive } from "../../confirm";
 import { CliError, ExitCode } from "../../exit-codes";
 import { engineOperation } from "../../operation";
 import { recoverStack } from "../../recover";
-import { existingStack, pulumiCall } from "../../stack";
+import { existingStack, pulumiCall, requireStackFile } from "../../stack";
 
 export const refreshCommand: Command = {
   name: "refresh",
@@ -19,6 +20,9 @@ export const refreshCommand: Command = {
     const name = stackArg(ctx);
     const yes = yesFlag(ctx);
     requireYesWhenNonInteractive("refresh", yes, ctx.json);
+    // Refresh reads the stack's config through Pulumi, which would write a new file in place
+    // of a missing one and fail on a broken one with its raw text: check the file first.
+    requireStackFile(name, false);
     const stack = await existingStack(name);
     if (!stack)
       throw new CliError(`${name} is not deployed (run: exoform up ${name})`, ExitCode.Deployment);

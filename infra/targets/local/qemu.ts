@@ -104,7 +104,8 @@ export async function launchQemu(o: QemuOptions): Promise<{ pid: number }> {
   fs.rmSync(o.serialLog, { force: true });
   const [file, ...args] = qemuCommand(o);
   try {
-    await execFileAsync(file, args, { timeout: 30_000, env: scrubbedEnv() });
+    // SIGKILL at the timeout: a QEMU stopped before it daemonized would never act on SIGTERM.
+    await execFileAsync(file, args, { timeout: 30_000, killSignal: "SIGKILL", env: scrubbedEnv() });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(`QEMU did not start: ${(err.stderr || err.message).trim()}`);
